@@ -1,0 +1,3 @@
+"""Hangar: a control plane for coding agents."""
+
+__version__ = "0.1.0"

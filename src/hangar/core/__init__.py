@@ -1,0 +1,1 @@
+"""IO-free domain: ids, clocks, the task FSM, failure reasons, policies, parsers."""

@@ -1,0 +1,1 @@
+"""The wire contract: framing, JSON-RPC envelopes, methods, typed params/results, events."""

@@ -1,0 +1,111 @@
+"""Rows as they cross the wire. The store returns these; snapshots and events carry them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+
+class Row(msgspec.Struct, kw_only=True):
+    """Base of every wire row: keyword-only, encodes to a JSON object."""
+
+
+class WorkspaceRow(Row):
+    id: str
+    slug: str
+    name: str
+    created_at: int
+    is_default: bool = False
+
+
+class RuntimeRow(Row):
+    id: str
+    workspace_id: str
+    daemon_id: str
+    provider: str
+    runtime_mode: str
+    status: str
+    last_seen_at: int | None = None
+
+
+class AgentRow(Row):
+    id: str
+    workspace_id: str
+    name: str
+    runtime_id: str
+    provider: str
+    command: list[str] | None = None
+    model: str | None = None
+    instructions: str = ""
+    max_concurrent_tasks: int = 1
+    repo_path: str | None = None
+    max_runtime_ms: int | None = None
+    inactivity_timeout_ms: int | None = None
+    visibility: str = "workspace"
+    owner_id: str
+    created_at: int
+
+
+class ActorRow(Row):
+    """Members and agents in one list, for pickers (contract.md §3)."""
+
+    actor_ref: str
+    display_name: str
+    subtitle: str
+    presence: str
+    is_agent: bool
+    recent_rank: int | None = None
+
+
+class IssueRow(Row):
+    id: str
+    workspace_id: str
+    title: str
+    description: str | None = None
+    state: str
+    priority: int = 0
+    repo_path: str | None = None
+    assignee: str | None = None  # "agent:<id>" or "member:<id>"
+    creator: str
+    created_at: int
+
+
+class TaskRow(Row):
+    id: str
+    workspace_id: str
+    runtime_id: str
+    agent_id: str
+    issue_id: str | None = None
+    status: str
+    priority: int = 0
+    attempt: int = 1
+    max_attempts: int = 2
+    parent_task_id: str | None = None
+    failure_reason: str | None = None
+    result: dict[str, Any] | None = None
+    session_id: str | None = None
+    work_dir: str | None = None
+    autopilot_run_id: str | None = None
+    created_at: int
+    dispatched_at: int | None = None
+    started_at: int | None = None
+    finished_at: int | None = None
+
+
+class TaskMessageRow(Row):
+    task_id: str
+    seq: int
+    kind: str  # agent | thinking | tool_call | tool_result | error
+    body: str
+    created_at: int
+
+
+class TaskUsageRow(Row):
+    task_id: str
+    model: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_creation_tokens: int = 0
+    cost_usd: float | None = None
