@@ -11,7 +11,7 @@ class Row(msgspec.Struct, kw_only=True):
     """Base of every wire row: keyword-only, encodes to a JSON object."""
 
 
-class WorkspaceRow(Row):
+class WorkspaceRow(Row, kw_only=True):
     id: str
     slug: str
     name: str
@@ -19,7 +19,7 @@ class WorkspaceRow(Row):
     is_default: bool = False
 
 
-class RuntimeRow(Row):
+class RuntimeRow(Row, kw_only=True):
     id: str
     workspace_id: str
     daemon_id: str
@@ -29,7 +29,7 @@ class RuntimeRow(Row):
     last_seen_at: int | None = None
 
 
-class AgentRow(Row):
+class AgentRow(Row, kw_only=True):
     id: str
     workspace_id: str
     name: str
@@ -47,7 +47,7 @@ class AgentRow(Row):
     created_at: int
 
 
-class ActorRow(Row):
+class ActorRow(Row, kw_only=True):
     """Members and agents in one list, for pickers (contract.md §3)."""
 
     actor_ref: str
@@ -58,7 +58,7 @@ class ActorRow(Row):
     recent_rank: int | None = None
 
 
-class IssueRow(Row):
+class IssueRow(Row, kw_only=True):
     id: str
     workspace_id: str
     title: str
@@ -71,7 +71,7 @@ class IssueRow(Row):
     created_at: int
 
 
-class TaskRow(Row):
+class TaskRow(Row, kw_only=True):
     id: str
     workspace_id: str
     runtime_id: str
@@ -93,7 +93,7 @@ class TaskRow(Row):
     finished_at: int | None = None
 
 
-class TaskMessageRow(Row):
+class TaskMessageRow(Row, kw_only=True):
     task_id: str
     seq: int
     kind: str  # agent | thinking | tool_call | tool_result | error
@@ -101,7 +101,7 @@ class TaskMessageRow(Row):
     created_at: int
 
 
-class TaskUsageRow(Row):
+class TaskUsageRow(Row, kw_only=True):
     task_id: str
     model: str
     input_tokens: int = 0

@@ -1,0 +1,122 @@
+"""What every command shares: --json/--workspace, the daemon call, and output helpers."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import click
+
+from hangar.cli.errors import ERROR, NOT_FOUND, UNREACHABLE, USAGE, CliError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_NOT_FOUND_CODE = -32010
+
+
+def common_options(fn: F) -> F:
+    """--json and --workspace on every command."""
+
+    @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+    @click.option(
+        "--workspace",
+        "-w",
+        "workspace",
+        envvar="HANGAR_WORKSPACE",
+        metavar="SLUG",
+        help="Workspace slug or id (default: the daemon's default workspace).",
+    )
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class Daemon:
+    """A connection to the daemon for one command; starts the daemon when needed."""
+
+    def __init__(self, *, autostart: bool = True) -> None:
+        from hangar.client import DaemonUnreachable, SyncClient
+        from hangar.core.paths import HangarPaths
+
+        self.paths = HangarPaths.from_env()
+        try:
+            self.client = SyncClient.connect(self.paths, autostart=autostart)
+        except DaemonUnreachable as exc:
+            raise CliError(str(exc), UNREACHABLE) from None
+
+    def call(self, method: str, params: dict[str, Any] | None = None) -> Any:
+        from hangar.client import DaemonUnreachable, RemoteError
+
+        try:
+            return self.client.call(method, {k: v for k, v in (params or {}).items() if v is not None})
+        except RemoteError as exc:
+            code = NOT_FOUND if exc.code == _NOT_FOUND_CODE else ERROR
+            raise CliError(exc.message, code) from None
+        except DaemonUnreachable as exc:
+            raise CliError(str(exc), UNREACHABLE) from None
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> Daemon:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def call(method: str, params: dict[str, Any] | None = None) -> Any:
+    with Daemon() as d:
+        return d.call(method, params)
+
+
+def emit_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, sort_keys=False, ensure_ascii=False))
+
+
+def usage_error(message: str) -> CliError:
+    return CliError(message, USAGE)
+
+
+def fmt_time(ms: int | None) -> str:
+    if not ms:
+        return "-"
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
+    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    for n, r in enumerate(cells):
+        line = "  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip()
+        click.echo(click.style(line, bold=True) if n == 0 else line)
+
+
+def kv(pairs: Sequence[tuple[str, Any]]) -> None:
+    width = max(len(k) for k, _ in pairs)
+    for k, v in pairs:
+        click.echo(f"{k.ljust(width)}  {'-' if v is None or v == '' else v}")
+
+
+STATUS_COLORS = {
+    "queued": "white",
+    "dispatched": "cyan",
+    "running": "blue",
+    "done": "green",
+    "failed": "red",
+    "cancelled": "yellow",
+    "open": "white",
+    "in_progress": "blue",
+}
+
+
+def status(text: str) -> str:
+    return click.style(text, fg=STATUS_COLORS.get(text))
+
+

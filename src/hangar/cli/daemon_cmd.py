@@ -1,0 +1,110 @@
+"""hangar daemon start | stop | status | run"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import click
+
+from hangar.cli.common import common_options, emit_json, kv
+from hangar.cli.errors import UNREACHABLE, CliError
+
+
+@click.group()
+def daemon() -> None:
+    """The daemon owns the database and runs every task; front ends talk to it."""
+
+
+def _health(autostart: bool) -> dict[str, object]:
+    from hangar.cli.common import Daemon
+
+    with Daemon(autostart=autostart) as d:
+        return dict(d.call("hangar/health"))
+
+
+@daemon.command()
+@common_options
+def start(as_json: bool, workspace: str | None) -> None:
+    """Start the daemon in the background (does nothing if it is running)."""
+    h = _health(autostart=True)
+    if as_json:
+        emit_json(h)
+    else:
+        click.echo(f"daemon running (pid {h['pid']}) at {h['socket_path']}")
+
+
+@daemon.command()
+@click.option("--timeout", type=float, default=20.0, show_default=True, help="Seconds to wait.")
+@common_options
+def stop(timeout: float, as_json: bool, workspace: str | None) -> None:
+    """Stop the daemon; running agents are stopped and their tasks retried on next start."""
+    from hangar.cli.common import Daemon
+
+    try:
+        d = Daemon(autostart=False)
+    except CliError as exc:
+        if exc.code != UNREACHABLE:
+            raise
+        if as_json:
+            emit_json({"stopped": False, "running": False})
+        else:
+            click.echo("daemon is not running")
+        return
+    with d:
+        pid = int(d.call("hangar/health")["pid"])
+        d.call("daemon/shutdown")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        raise CliError(f"daemon (pid {pid}) did not stop within {timeout:.0f}s")
+    if as_json:
+        emit_json({"stopped": True, "pid": pid})
+    else:
+        click.echo(f"daemon stopped (pid {pid})")
+
+
+@daemon.command()
+@common_options
+def status(as_json: bool, workspace: str | None) -> None:
+    """Is the daemon up, and is its database reachable and migrated? Exit 3 when down."""
+    try:
+        h = _health(autostart=False)
+    except CliError as exc:
+        if exc.code == UNREACHABLE:
+            if as_json:
+                emit_json({"running": False, "error": exc.message})
+            else:
+                click.echo(f"daemon is not running ({exc.message})", err=True)
+            raise click.exceptions.Exit(UNREACHABLE) from None
+        raise
+    if as_json:
+        emit_json({"running": True, **h})
+        return
+    kv(
+        [
+            ("running", "yes"),
+            ("pid", h["pid"]),
+            ("version", h["version"]),
+            ("uptime", f"{h['uptime_secs']:.0f}s"),
+            ("socket", h["socket_path"]),
+            ("database", f"{h['database']} ({'migrated' if h['migrated'] else 'NOT migrated'}"
+                         f"{', revision ' + str(h['revision']) if h.get('revision') else ''})"),
+            ("clients", h["connected"]),
+            ("daemon id", h["daemon_id"]),
+        ]
+    )
+
+
+@daemon.command()
+@click.option("-v", "--verbose", is_flag=True, help="Echo the JSONL log to stderr.")
+def run(verbose: bool) -> None:
+    """Run the daemon in the foreground (same as ainb-hangar-daemon)."""
+    argv = [sys.executable, "-m", "hangar.daemon"] + (["-v"] if verbose else [])
+    os.execv(sys.executable, argv)

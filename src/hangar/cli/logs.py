@@ -1,0 +1,98 @@
+"""hangar logs tail: reads the daemon's JSONL files directly (no daemon needed)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import click
+
+from hangar.cli.common import common_options
+
+LEVELS = ["trace", "debug", "info", "warn", "error"]
+COLORS = {"trace": "bright_black", "debug": "bright_black", "info": None, "warn": "yellow",
+          "error": "red"}
+
+
+def newest_log(logs_dir: Path) -> Path | None:
+    files = sorted(logs_dir.glob("daemon.*.jsonl"))
+    return files[-1] if files else None
+
+
+def format_record(rec: dict[str, Any]) -> str:
+    level = str(rec.get("level", "info"))
+    head = f"{rec.get('ts', '')} {level.upper():5} {rec.get('target', '-')} {rec.get('msg', '')}"
+    rest = " ".join(
+        f"{k}={v}" for k, v in rec.items() if k not in ("ts", "level", "target", "msg")
+    )
+    line = f"{head} {rest}".rstrip()
+    return click.style(line, fg=COLORS.get(level))
+
+
+def _passes(rec: dict[str, Any], min_level: int) -> bool:
+    lvl = str(rec.get("level", "info"))
+    return LEVELS.index(lvl) >= min_level if lvl in LEVELS else True
+
+
+def _emit(line: str, min_level: int, as_json: bool) -> None:
+    try:
+        rec = json.loads(line)
+    except ValueError:
+        return
+    if isinstance(rec, dict) and _passes(rec, min_level):
+        click.echo(json.dumps(rec) if as_json else format_record(rec))
+
+
+@click.group()
+def logs() -> None:
+    """The daemon's structured logs: <home>/logs/daemon.<date>.jsonl."""
+
+
+@logs.command()
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new lines (Ctrl-C to stop).")
+@click.option("--lines", "-n", type=click.IntRange(0), default=200, show_default=True)
+@click.option("--level", type=click.Choice(LEVELS), default="trace", help="Minimum level.")
+@common_options
+def tail(follow: bool, lines: int, level: str, as_json: bool, workspace: str | None) -> None:
+    """Print the last lines of the newest log file."""
+    from hangar.core.paths import HangarPaths
+
+    logs_dir = HangarPaths.from_env().logs
+    min_level = LEVELS.index(level)
+    path = newest_log(logs_dir)
+    pos = 0
+    if path is not None:
+        with path.open("r", encoding="utf-8", errors="replace") as fh:
+            recent = deque((ln for ln in fh if _passes_line(ln, min_level)), maxlen=lines)
+            pos = fh.tell()
+        for ln in recent:
+            _emit(ln, min_level, as_json)
+    elif not follow:
+        click.echo(f"no daemon logs yet in {logs_dir}", err=True)
+        return
+    try:
+        while follow:
+            time.sleep(0.5)
+            newest = newest_log(logs_dir)
+            if newest != path:  # a new day started a new file
+                path, pos = newest, 0
+            if path is None:
+                continue
+            with path.open("r", encoding="utf-8", errors="replace") as fh:
+                fh.seek(pos)
+                for ln in fh:
+                    _emit(ln, min_level, as_json)
+                pos = fh.tell()
+    except KeyboardInterrupt:
+        pass
+
+
+def _passes_line(line: str, min_level: int) -> bool:
+    try:
+        rec = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(rec, dict) and _passes(rec, min_level)

@@ -1,0 +1,192 @@
+"""hangar task list | show | log | cancel | retry"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import click
+
+from hangar.cli.common import (
+    Daemon,
+    call,
+    common_options,
+    emit_json,
+    fmt_time,
+    kv,
+    status,
+    table,
+)
+from hangar.cli.errors import ERROR, CliError
+
+TERMINAL = {"done", "failed", "cancelled"}
+LANES = {
+    "agent": ("▌", "green"),
+    "thinking": ("*", "magenta"),
+    "tool_call": ("→", "blue"),
+    "tool_result": ("←", "bright_black"),
+    "error": ("!", "red"),
+}
+
+
+@click.group()
+def task() -> None:
+    """Tasks are agent runs: each in its own git worktree, through a strict lifecycle."""
+
+
+@task.command("list")
+@click.option(
+    "--status",
+    "status_",
+    type=click.Choice(["queued", "dispatched", "running", "done", "failed", "cancelled"]),
+)
+@click.option("--issue", "issue_id", help="Only tasks of this issue.")
+@click.option("--limit", type=click.IntRange(1), help="At most this many, newest first.")
+@common_options
+def list_(
+    status_: str | None, issue_id: str | None, limit: int | None, as_json: bool, workspace: str | None
+) -> None:
+    """List tasks, newest first."""
+    rows = call(
+        "hangar/tasks_list",
+        {"workspace_id": workspace, "status": status_, "issue_id": issue_id, "limit": limit},
+    )["tasks"]
+    if as_json:
+        emit_json(rows)
+        return
+    table(
+        [(t["id"], status(t["status"]), t["attempt"], t["failure_reason"] or "", t["issue_id"] or "",
+          fmt_time(t["created_at"])) for t in rows],
+        ["ID", "STATUS", "ATTEMPT", "REASON", "ISSUE", "CREATED"],
+    )
+
+
+def _cost(usage: list[dict[str, Any]]) -> str | None:
+    costs = [u["cost_usd"] for u in usage if u.get("cost_usd") is not None]
+    return f"${sum(costs):.4f}" if costs else None
+
+
+@task.command()
+@click.argument("task_id")
+@common_options
+def show(task_id: str, as_json: bool, workspace: str | None) -> None:
+    """Show a task: status, result, tokens, cost, PR, worktree."""
+    res = call("hangar/task_get", {"workspace_id": workspace, "task_id": task_id})
+    if as_json:
+        emit_json(res)
+        return
+    t, usage = res["task"], res["usage"]
+    result = t.get("result") or {}
+    tokens_in = sum(u["input_tokens"] for u in usage)
+    tokens_out = sum(u["output_tokens"] for u in usage)
+    kv(
+        [
+            ("id", t["id"]),
+            ("status", status(t["status"])),
+            ("failure", t["failure_reason"]),
+            ("attempt", f"{t['attempt']} of {t['max_attempts']}"),
+            ("parent", t["parent_task_id"]),
+            ("issue", t["issue_id"]),
+            ("agent", t["agent_id"]),
+            ("session", t["session_id"]),
+            ("worktree", t["work_dir"]),
+            ("created", fmt_time(t["created_at"])),
+            ("started", fmt_time(t["started_at"])),
+            ("finished", fmt_time(t["finished_at"])),
+            ("tokens", f"{tokens_in} in / {tokens_out} out" if usage else None),
+            ("cost", _cost(usage)),
+            ("pr", result.get("pr_url")),
+            ("error", result.get("error")),
+            ("messages", res["message_count"]),
+        ]
+    )
+    if result.get("content"):
+        click.echo("\n" + result["content"].rstrip())
+
+
+def print_message(m: dict[str, Any]) -> None:
+    glyph, color = LANES.get(m["kind"], ("?", None))
+    body = m["body"].rstrip("\n")
+    first, *rest = body.split("\n") or [""]
+    click.echo(click.style(f"{glyph} ", fg=color, bold=True) + click.style(first, fg=color if m["kind"] == "error" else None))
+    for line in rest:
+        click.echo("  " + line)
+
+
+def follow(d: Daemon, workspace: str | None, task_id: str, *, as_json: bool, tail: bool) -> str:
+    """Print the transcript; with ``tail`` keep printing until the task ends. Returns status."""
+    import json
+
+    if tail:
+        d.call("workspace/subscribe", {"workspace_id": workspace})
+    last = 0
+    status_now = ""
+
+    def drain() -> str:
+        nonlocal last
+        res = d.call(
+            "hangar/task_messages",
+            {"workspace_id": workspace, "task_id": task_id, "after_seq": last},
+        )
+        for m in res["messages"]:
+            last = m["seq"]
+            click.echo(json.dumps(m)) if as_json else print_message(m)
+        return str(res["status"])
+
+    status_now = drain()
+    while tail and status_now not in TERMINAL:
+        ev = d.client.next_event(timeout=1.0)
+        if ev is None or ev.get("task_id") == task_id:
+            status_now = drain()
+    return status_now
+
+
+@task.command()
+@click.argument("task_id")
+@click.option("-f", "--follow", "tail", is_flag=True, help="Keep streaming until the task ends.")
+@common_options
+def log(task_id: str, tail: bool, as_json: bool, workspace: str | None) -> None:
+    """Print a task's transcript (agent, thinking, tool calls and results, errors)."""
+    with Daemon() as d:
+        final = follow(d, workspace, task_id, as_json=as_json, tail=tail)
+        if tail and not as_json:
+            detail = d.call("hangar/task_get", {"workspace_id": workspace, "task_id": task_id})
+            t = detail["task"]
+            reason = f" ({t['failure_reason']})" if t["failure_reason"] else ""
+            click.echo(f"-- task {final}{reason}", err=True)
+        if tail and final != "done":
+            raise click.exceptions.Exit(ERROR)
+
+
+@task.command()
+@click.argument("task_id")
+@common_options
+def cancel(task_id: str, as_json: bool, workspace: str | None) -> None:
+    """Cancel a queued, dispatched or running task (its process group is killed)."""
+    row = call("hangar/task_cancel", {"workspace_id": workspace, "task_id": task_id})
+    if as_json:
+        emit_json(row)
+    else:
+        click.echo(f"cancelled task {row['id']}")
+
+
+@task.command()
+@click.argument("task_id")
+@common_options
+def retry(task_id: str, as_json: bool, workspace: str | None) -> None:
+    """Queue a new attempt of a failed or cancelled task."""
+    row = call("hangar/task_retry", {"workspace_id": workspace, "task_id": task_id})
+    if as_json:
+        emit_json(row)
+    else:
+        click.echo(f"queued retry {row['id']} (attempt {row['attempt']})")
+
+
+def wait_for(d: Daemon, workspace: str | None, task_id: str, timeout_s: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        t = d.call("hangar/task_get", {"workspace_id": workspace, "task_id": task_id})["task"]
+        if t["status"] in TERMINAL:
+            return dict(t)
+        time.sleep(0.1)
+    raise CliError(f"task {task_id} did not finish within {timeout_s:.0f}s")

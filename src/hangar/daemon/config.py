@@ -1,0 +1,90 @@
+"""Daemon settings, read once from the environment at boot."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from hangar.core.durations import parse_duration
+from hangar.core.env_policy import DEFAULT_ALLOW, EnvPolicy
+from hangar.core.paths import HangarPaths
+from hangar.daemon.context import DEFAULT_INACTIVITY_MS, DEFAULT_MAX_RUNTIME_MS
+
+DEFAULT_SLOTS = 20
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class DaemonConfig:
+    paths: HangarPaths
+    database_url: str
+    slots: int
+    inactivity_ms: int
+    max_runtime_ms: int
+    sweep_interval_s: float
+    kill_grace_s: float
+    env_policy: EnvPolicy
+    log_level: str
+    echo_logs: bool
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, *, echo_logs: bool = False) -> DaemonConfig:
+        env = os.environ if env is None else env
+        paths = HangarPaths.from_env(env)
+        url = env.get("HANGAR_DATABASE_URL") or paths.sqlite_url()
+        try:
+            slots = int(env.get("HANGAR_MAX_SLOTS", DEFAULT_SLOTS))
+            inactivity = _duration(env, "HANGAR_INACTIVITY_TIMEOUT", DEFAULT_INACTIVITY_MS)
+            max_runtime = _duration(env, "HANGAR_MAX_RUNTIME", DEFAULT_MAX_RUNTIME_MS)
+            sweep = _duration(env, "HANGAR_SWEEP_INTERVAL", 30_000) / 1000
+            grace = _duration(env, "HANGAR_KILL_GRACE", 3_000) / 1000
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        if slots < 1:
+            raise ConfigError("HANGAR_MAX_SLOTS must be at least 1")
+        level = env.get("HANGAR_LOG_LEVEL", "info")
+        if level not in ("trace", "debug", "info", "warn", "error"):
+            raise ConfigError(f"HANGAR_LOG_LEVEL must be trace|debug|info|warn|error, not {level!r}")
+        return cls(
+            paths=paths,
+            database_url=url,
+            slots=slots,
+            inactivity_ms=inactivity,
+            max_runtime_ms=max_runtime,
+            sweep_interval_s=sweep,
+            kill_grace_s=grace,
+            env_policy=load_env_policy(paths),
+            log_level=level,
+            echo_logs=echo_logs,
+        )
+
+
+def _duration(env: Mapping[str, str], key: str, default_ms: int) -> int:
+    raw = env.get(key)
+    if not raw:
+        return default_ms
+    try:
+        return parse_duration(raw)
+    except ValueError as exc:
+        raise ValueError(f"{key}: {exc}") from None
+
+
+def load_env_policy(paths: HangarPaths) -> EnvPolicy:
+    """``<home>/env.allow.toml`` ``[env].allow`` replaces the default allowlist when present;
+    the deny family is applied regardless."""
+    path = paths.root / "env.allow.toml"
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        return EnvPolicy(allow=tuple(DEFAULT_ALLOW))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    allow = data.get("env", {}).get("allow")
+    if not isinstance(allow, list) or not all(isinstance(k, str) for k in allow):
+        raise ConfigError(f"{path}: [env].allow must be a list of strings")
+    return EnvPolicy(allow=tuple(allow))

@@ -1,0 +1,39 @@
+"""What the daemon's services share: the store, the clock, the bus, and the run settings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from hangar.core.clock import Clock
+from hangar.core.env_policy import EnvPolicy
+from hangar.core.paths import HangarPaths
+from hangar.daemon.bus import EventBus
+from hangar.daemon.throughput import ThroughputRing
+from hangar.proto.events import Event
+from hangar.store import Store
+
+DEFAULT_INACTIVITY_MS = 30 * 60 * 1000
+DEFAULT_MAX_RUNTIME_MS = 9_000_000  # 2.5 h
+
+
+@dataclass
+class DaemonContext:
+    store: Store
+    paths: HangarPaths
+    clock: Clock
+    bus: EventBus
+    log: Any
+    env_policy: EnvPolicy
+    daemon_id: str
+    parent_env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    default_inactivity_ms: int = DEFAULT_INACTIVITY_MS
+    default_max_runtime_ms: int = DEFAULT_MAX_RUNTIME_MS
+    kill_grace_s: float = 3.0
+    throughput: ThroughputRing = field(default_factory=ThroughputRing)
+    dispatcher_wake: Callable[[], None] = lambda: None
+
+    def publish(self, workspace_id: str, event: Event) -> None:
+        self.bus.publish(workspace_id, event)

@@ -1,0 +1,381 @@
+"""Runs one claimed task: provision its directory and worktree, spawn the agent in its own
+process group, stream the transcript, enforce the watchdogs, and finalize exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import json
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hangar.core.durations import format_duration
+from hangar.core.env_policy import EnvPolicy, apply_policy
+from hangar.core.failures import FailureReason
+from hangar.core.ids import short_id
+from hangar.core.result import TaskResult, clip_tail
+from hangar.daemon import git, process
+from hangar.daemon.context import DaemonContext
+from hangar.daemon.providers import AgentConfig, Outcome, get_provider
+from hangar.proto.events import TaskFinished, TaskProgress, TaskQueued, TaskStarted
+from hangar.daemon.transcript import TranscriptSink
+from hangar.proto.rows import AgentRow, IssueRow, TaskRow, TaskUsageRow
+
+STDERR_TAIL_CHARS = 4000
+CONTENT_TAIL_CHARS = 8000
+
+
+class KillReason(enum.Enum):
+    CANCEL = "cancel"
+    INACTIVITY = "inactivity"
+    MAX_RUNTIME = "max_runtime"
+    SHUTDOWN = "shutdown"
+
+
+class ProvisionError(RuntimeError):
+    """The task could not be set up (bad repo, missing CLI); it fails with spawn_error."""
+
+
+@dataclass
+class _Streams:
+    last_output: float = field(default_factory=time.monotonic)
+    stderr_tail: str = ""
+    stdout_tail: str = ""
+    tool_calls: int = 0
+
+
+def build_prompt(agent: AgentRow, issue: IssueRow | None) -> str:
+    """The agent's instructions, then the issue's title and description."""
+    parts = []
+    if agent.instructions.strip():
+        parts.append(agent.instructions.strip())
+    if issue is not None:
+        parts.append(f"# {issue.title}")
+        if issue.description and issue.description.strip():
+            parts.append(issue.description.strip())
+    return "\n\n".join(parts) + "\n"
+
+
+class TaskRunner:
+    def __init__(self, ctx: DaemonContext, task: TaskRow) -> None:
+        self.ctx = ctx
+        self.task = task
+        self.log = ctx.log.bind(task_id=task.id)
+        self._proc: asyncio.subprocess.Process | None = None
+        self._kill_reason: KillReason | None = None
+        self._killed = asyncio.Event()
+        self._pinned_session: str | None = None
+        self._inactivity_ms = ctx.default_inactivity_ms
+
+    # -- control -------------------------------------------------------------------------
+    def kill(self, reason: KillReason) -> None:
+        """Stop the run; the process group dies whole. Safe to call at any point."""
+        if self._kill_reason is None:
+            self._kill_reason = reason
+        self._killed.set()
+
+    # -- the run -------------------------------------------------------------------------
+    async def run(self) -> None:
+        try:
+            await self._run()
+        except Exception as exc:  # never let one task take the claim loop down
+            self.log.exception("runner crashed", error=str(exc))
+            await self._finalize_failure(FailureReason.UNKNOWN, f"internal error: {exc}")
+
+    async def _run(self) -> None:
+        store, task = self.ctx.store, self.task
+        agent = await store.agent_get(task.workspace_id, task.agent_id)
+        workspace = await store.workspace_resolve(task.workspace_id)
+        if agent is None or workspace is None:
+            await self._finalize_failure(FailureReason.SPAWN_ERROR, "agent or workspace is gone")
+            return
+        issue = await store.issue_get(task.workspace_id, task.issue_id) if task.issue_id else None
+        task_root = self.ctx.paths.task_root(workspace.slug, short_id(task.id))
+        try:
+            workdir = await self._provision(task_root, agent, issue)
+            provider = get_provider(agent.provider)
+            config = AgentConfig(
+                provider=agent.provider,
+                command=agent.command,
+                model=agent.model,
+                extra_args=[],
+                prompt=build_prompt(agent, issue),
+                task_root=str(task_root),
+                workdir=str(workdir),
+            )
+            launch = provider.launch(config)
+        except (ProvisionError, git.GitError, ValueError) as exc:
+            await self._finalize_failure(FailureReason.SPAWN_ERROR, str(exc))
+            return
+        if self._killed.is_set():  # cancelled while we were provisioning
+            await self._finalize_killed(None, None)
+            return
+        env = self._child_env(workspace.slug, launch.env)
+        try:
+            proc = await process.spawn(
+                launch.argv, cwd=workdir, env=env, stdin_data=launch.stdin
+            )
+        except OSError as exc:
+            exe = launch.argv[0] if launch.argv else "?"
+            await self._finalize_failure(
+                FailureReason.SPAWN_ERROR, f"cannot start agent {exe!r}: {exc.strerror or exc}"
+            )
+            return
+        self._proc = proc
+        started = await store.task_start(task.id, work_dir=str(workdir))
+        if not started.ok:  # cancelled between claim and spawn: the row already says so
+            self.log.info("start refused; killing agent", found=str(started.found))
+            await process.terminate_group(proc, grace_s=0.5)
+            self.ctx.dispatcher_wake()
+            return
+        now = self.ctx.clock.now_ms()
+        self.ctx.publish(task.workspace_id, TaskStarted(task_id=task.id, started_at=now))
+        _write_meta(task_root, task.id, proc.pid, now)
+        self.log.info("task started", pid=proc.pid, argv0=launch.argv[0], workdir=str(workdir))
+        await self._supervise(proc, provider.parser(), agent, launch.stdin, task_root)
+
+    async def _provision(self, task_root: Path, agent: AgentRow, issue: IssueRow | None) -> Path:
+        workdir = task_root / "workdir"
+        (task_root / "logs").mkdir(parents=True, exist_ok=True)
+        (task_root / "output").mkdir(parents=True, exist_ok=True)
+        repo = (issue.repo_path if issue else None) or agent.repo_path
+        if repo:
+            top = await git.toplevel(Path(repo))
+            if not workdir.exists():
+                await git.add_worktree(top, workdir, f"hangar/task/{short_id(self.task.id)}")
+        else:
+            workdir.mkdir(exist_ok=True)
+        return workdir
+
+    def _child_env(self, workspace_slug: str, launch_env: Mapping[str, str]) -> dict[str, str]:
+        task = self.task
+        daemon_vars = {
+            "HANGAR_TASK_ID": task.id,
+            "HANGAR_ISSUE_ID": task.issue_id or "",
+            "HANGAR_WORKSPACE": workspace_slug,
+        }
+        policy: EnvPolicy = self.ctx.env_policy
+        return apply_policy(
+            policy, self.ctx.parent_env, daemon_vars=daemon_vars, agent_env=launch_env
+        )
+
+    async def _supervise(
+        self,
+        proc: asyncio.subprocess.Process,
+        parser: Any,
+        agent: AgentRow,
+        stdin_data: bytes | None,
+        task_root: Path,
+    ) -> None:
+        task = self.task
+        streams = _Streams()
+        self._inactivity_ms = agent.inactivity_timeout_ms or self.ctx.default_inactivity_ms
+        sink = TranscriptSink(
+            task.id,
+            self.ctx.store.messages_append,
+            lambda ev: self.ctx.publish(task.workspace_id, ev),
+        )
+        raw_log = open(task_root / "logs" / f"{agent.provider}.jsonl", "ab")  # noqa: SIM115
+        started = time.monotonic()
+
+        async def feed_stdin() -> None:
+            assert proc.stdin is not None
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                proc.stdin.write(stdin_data or b"")
+                await proc.stdin.drain()
+                proc.stdin.close()
+
+        async def read_stdout() -> None:
+            assert proc.stdout is not None
+            while True:
+                try:
+                    line = await proc.stdout.readline()
+                except ValueError:  # a line beyond the 16 MiB limit: drop it, keep going
+                    await proc.stdout.read(process.STREAM_LIMIT)
+                    continue
+                if not line:
+                    return
+                streams.last_output = time.monotonic()
+                raw_log.write(line)  # persisted before parsing: a crash still leaves it
+                text = line.decode("utf-8", errors="replace").rstrip("\r\n")
+                streams.stdout_tail = clip_tail(streams.stdout_tail + text + "\n", 64_000)
+                for msg in parser.feed(text):
+                    sink.add(str(msg.kind), msg.body)
+                    if str(msg.kind) == "tool_call":
+                        streams.tool_calls += 1
+                        self.ctx.publish(
+                            task.workspace_id,
+                            TaskProgress(
+                                task_id=task.id,
+                                tool_calls=streams.tool_calls,
+                                elapsed_ms=int((time.monotonic() - started) * 1000),
+                            ),
+                        )
+                sid = parser.session_id
+                if sid and sid != self._pinned_session:
+                    self._pinned_session = sid
+                    await self.ctx.store.task_pin_session(task.id, sid)
+
+        async def read_stderr() -> None:
+            assert proc.stderr is not None
+            while True:
+                chunk = await proc.stderr.read(65536)
+                if not chunk:
+                    return
+                streams.last_output = time.monotonic()
+                text = chunk.decode("utf-8", errors="replace")
+                streams.stderr_tail = clip_tail(streams.stderr_tail + text, STDERR_TAIL_CHARS)
+
+        inactivity = self._inactivity_ms / 1000
+        max_runtime = (agent.max_runtime_ms or self.ctx.default_max_runtime_ms) / 1000
+
+        async def watchdog() -> None:
+            while True:
+                now = time.monotonic()
+                idle_left = streams.last_output + inactivity - now
+                run_left = started + max_runtime - now
+                if run_left <= 0:
+                    self.kill(KillReason.MAX_RUNTIME)
+                    return
+                if idle_left <= 0:
+                    self.kill(KillReason.INACTIVITY)
+                    return
+                await asyncio.sleep(min(idle_left, run_left, 1.0))
+
+        io = [asyncio.create_task(read_stdout()), asyncio.create_task(read_stderr())]
+        if proc.stdin is not None:
+            io.append(asyncio.create_task(feed_stdin()))
+        dog = asyncio.create_task(watchdog())
+        exited = asyncio.create_task(proc.wait())
+        killed = asyncio.create_task(self._killed.wait())
+        try:
+            await asyncio.wait({exited, killed}, return_when=asyncio.FIRST_COMPLETED)
+            if self._killed.is_set() and proc.returncode is None:
+                await process.terminate_group(proc, grace_s=self.ctx.kill_grace_s)
+            else:
+                # the leader exited: reap whatever it left behind in its group
+                process.kill_group(proc.pid)
+            await proc.wait()
+            # streams end when every holder of the pipes is gone
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*io, return_exceptions=True), 5.0)
+        finally:
+            for t in (*io, dog, killed, exited):
+                t.cancel()
+            await sink.close()
+            raw_log.close()
+        exit_code = proc.returncode if proc.returncode is not None else -1
+        if self._kill_reason is not None:
+            await self._finalize_killed(exit_code, streams)
+            return
+        outcome: Outcome = parser.finish(exit_code, streams.stderr_tail)
+        await self._finalize_outcome(outcome, streams)
+
+    # -- finalize ------------------------------------------------------------------------
+    async def _finalize_outcome(self, outcome: Outcome, streams: _Streams) -> None:
+        store, task = self.ctx.store, self.task
+        if outcome.usage:
+            await store.usage_set(
+                task.id,
+                [
+                    TaskUsageRow(
+                        task_id=task.id,
+                        model=u.model,
+                        input_tokens=u.input_tokens,
+                        output_tokens=u.output_tokens,
+                        cache_read_tokens=u.cache_read_tokens,
+                        cache_creation_tokens=u.cache_creation_tokens,
+                        cost_usd=u.cost_usd,
+                    )
+                    for u in outcome.usage
+                ],
+            )
+        content = outcome.result_text or clip_tail(streams.stdout_tail, CONTENT_TAIL_CHARS)
+        result = TaskResult(
+            content=content,
+            exit_code=outcome.exit_code,
+            pr_url=outcome.pr_url,
+            error=outcome.error,
+        ).to_dict()
+        if outcome.succeeded:
+            done = await store.task_complete(task.id, result=result, session_id=outcome.session_id)
+            if done.wrote:
+                self._announce("success", "done", None)
+            return
+        reason = outcome.failure_reason or FailureReason.UNKNOWN
+        if outcome.error:
+            await store.messages_append(task.id, [("error", outcome.error)])
+        await self._fail(reason, result, outcome.session_id)
+
+    async def _finalize_killed(self, exit_code: int | None, streams: _Streams | None) -> None:
+        reason = self._kill_reason
+        if reason is KillReason.CANCEL:
+            return  # the cancel path already finalized the row and announced it
+        if reason is KillReason.SHUTDOWN:
+            fr, msg = FailureReason.RUNTIME_OFFLINE, "the daemon shut down during the run"
+        elif reason is KillReason.INACTIVITY:
+            limit = format_duration(self._inactivity_ms)
+            fr, msg = FailureReason.TIMEOUT, f"no output for {limit}: inactivity timeout"
+        else:
+            fr, msg = FailureReason.TIMEOUT, "exceeded the agent's max runtime"
+        content = clip_tail(streams.stdout_tail, CONTENT_TAIL_CHARS) if streams else ""
+        result = TaskResult(content=content, exit_code=exit_code, error=msg).to_dict()
+        await self.ctx.store.messages_append(self.task.id, [("error", msg)])
+        await self._fail(fr, result, self._pinned_session)
+
+    async def _finalize_failure(self, reason: FailureReason, message: str) -> None:
+        self.log.warning("task failed before it ran", reason=str(reason), error=message)
+        await self.ctx.store.messages_append(self.task.id, [("error", message)])
+        result = TaskResult(content="", error=message).to_dict()
+        await self._fail(reason, result, None)
+
+    async def _fail(
+        self, reason: FailureReason, result: dict[str, Any] | None, session_id: str | None
+    ) -> None:
+        outcome, child = await self.ctx.store.task_fail(
+            self.task.id, reason=reason, result=result, session_id=session_id
+        )
+        if outcome.wrote:
+            self._announce("failure", "failed", str(reason))
+        if child is not None:
+            self.log.info("retry queued", child_id=child.id, attempt=child.attempt)
+            self.ctx.publish(
+                child.workspace_id,
+                TaskQueued(task_id=child.id, issue_id=child.issue_id, agent_id=child.agent_id),
+            )
+
+    def _announce(self, result: str, status: str, reason: str | None) -> None:
+        now = self.ctx.clock.now_ms()
+        self.ctx.throughput.record(now, success=result == "success")
+        self.log.info("task finished", status=status, failure_reason=reason)
+        self.ctx.publish(
+            self.task.workspace_id,
+            TaskFinished(
+                task_id=self.task.id,
+                result=result,
+                status=status,
+                failure_reason=reason,
+                ended_at=now,
+            ),
+        )
+
+
+def _write_meta(task_root: Path, task_id: str, pid: int, started_at: int) -> None:
+    """Recovery reads this to reap an agent group the previous daemon left behind."""
+    meta = {"task_id": task_id, "pid": pid, "pgid": pid, "started_at": started_at}
+    tmp = task_root / ".gc_meta.json.tmp"
+    tmp.write_text(json.dumps(meta))
+    os.replace(tmp, task_root / ".gc_meta.json")
+
+
+def read_meta(task_root: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((task_root / ".gc_meta.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None

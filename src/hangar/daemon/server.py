@@ -1,0 +1,227 @@
+"""The unix-socket JSON-RPC server: peer-uid gate, auth first frame, one writer per connection."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import struct
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from hangar.proto import jsonrpc, methods
+from hangar.proto.framing import FrameError, encode_frame, read_frame
+
+AUTH_FIRST_FRAME_TIMEOUT_S = 10.0
+IDLE_TIMEOUT_S = float(os.environ.get("AINB_HANGAR_RPC_IDLE_MS", "600000")) / 1000
+SUBSCRIBED_IDLE_TIMEOUT_S = (
+    float(os.environ.get("AINB_HANGAR_RPC_SUBSCRIBED_IDLE_MS", str(24 * 3600 * 1000))) / 1000
+)
+MAX_CONNECTIONS = 256
+OUTBOX_LIMIT = 10_000
+
+Handler = Callable[["Connection", Any], Awaitable[Any]]
+
+
+def peer_uid(sock: socket.socket) -> int:
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return int(uid)
+
+
+class Connection:
+    """One client. Every frame leaves through ``outbox`` so responses and pushed events
+    never interleave inside a frame."""
+
+    def __init__(self, server: RpcServer, writer: asyncio.StreamWriter) -> None:
+        self.server = server
+        self.writer = writer
+        self.outbox: asyncio.Queue[bytes | None] = asyncio.Queue(OUTBOX_LIMIT)
+        self.authenticated = False
+        self.subscription: Any = None  # hangar.daemon.bus.Subscription
+        self._pump: asyncio.Task[None] | None = None
+
+    def send(self, body: bytes) -> None:
+        with contextlib.suppress(asyncio.QueueFull):  # a client that stops reading loses events
+            self.outbox.put_nowait(encode_frame(body))
+
+    async def writer_loop(self) -> None:
+        while True:
+            frame = await self.outbox.get()
+            if frame is None:
+                return
+            self.writer.write(frame)
+            await self.writer.drain()
+
+    def attach_subscription(self, sub: Any) -> None:
+        if self.subscription is not None:
+            self.subscription.close()
+            if self._pump:
+                self._pump.cancel()
+        self.subscription = sub
+
+        async def pump() -> None:
+            while True:
+                payload = await sub.queue.get()
+                self.send(b'{"jsonrpc":"2.0","method":"hangar/event","params":' + payload + b"}")
+
+        self._pump = asyncio.create_task(pump())
+
+    def close(self) -> None:
+        if self.subscription is not None:
+            self.subscription.close()
+        if self._pump:
+            self._pump.cancel()
+
+
+class RpcServer:
+    def __init__(
+        self,
+        socket_path: Path,
+        handlers: dict[str, tuple[type[Any] | None, Handler]],
+        verify_token: Callable[[str], bool],
+        log: Any,
+    ) -> None:
+        self.socket_path = socket_path
+        self.handlers = handlers
+        self.verify_token = verify_token
+        self.log = log
+        self.connections: set[Connection] = set()
+        self._server: asyncio.base_events.Server | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def start(self) -> None:
+        # the caller holds the instance lock, so a socket file here is stale
+        with contextlib.suppress(FileNotFoundError):
+            self.socket_path.unlink()
+        old = os.umask(0o177)
+        try:
+            self._server = await asyncio.start_unix_server(
+                self._on_client, path=str(self.socket_path), limit=2**16
+            )
+        finally:
+            os.umask(old)
+        os.chmod(self.socket_path, 0o600)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for conn in list(self.connections):
+            conn.close()
+            conn.writer.close()
+        for t in list(self._tasks):
+            t.cancel()
+        with contextlib.suppress(FileNotFoundError):
+            self.socket_path.unlink()
+
+    async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sock = writer.get_extra_info("socket")
+        try:
+            uid = peer_uid(sock)
+        except OSError:
+            uid = -1
+        if uid != os.getuid():
+            self.log.warning("rejected peer of another uid", peer_uid=uid)
+            writer.close()
+            return
+        if len(self.connections) >= MAX_CONNECTIONS:
+            self.log.warning("connection limit reached; refusing client")
+            writer.close()
+            return
+        conn = Connection(self, writer)
+        self.connections.add(conn)
+        pump = asyncio.create_task(conn.writer_loop())
+        try:
+            await self._serve(conn, reader)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self.connections.discard(conn)
+            conn.close()
+            conn.outbox.put_nowait(None) if not conn.outbox.full() else None
+            with contextlib.suppress(asyncio.TimeoutError, ConnectionError):
+                await asyncio.wait_for(pump, 2.0)
+            pump.cancel()
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    async def _serve(self, conn: Connection, reader: asyncio.StreamReader) -> None:
+        while True:
+            if not conn.authenticated:
+                timeout = AUTH_FIRST_FRAME_TIMEOUT_S
+            elif conn.subscription is not None:
+                timeout = SUBSCRIBED_IDLE_TIMEOUT_S
+            else:
+                timeout = IDLE_TIMEOUT_S
+            try:
+                body = await asyncio.wait_for(read_frame(reader), timeout)
+            except asyncio.TimeoutError:
+                if not conn.authenticated:
+                    conn.send(jsonrpc.encode_error(None, jsonrpc.UNAUTHORIZED, "auth timeout"))
+                return
+            except FrameError as exc:
+                # the stream cannot be resynchronised after a framing error: answer and close
+                self.log.warning("bad frame", error=str(exc))
+                conn.send(jsonrpc.encode_error(None, jsonrpc.PARSE_ERROR, f"bad frame: {exc}"))
+                return
+            if body is None:
+                return
+            try:
+                msg = jsonrpc.decode_message(body)
+            except jsonrpc.RpcError as exc:
+                conn.send(jsonrpc.encode_error(None, exc.code, exc.message))
+                continue
+            if not isinstance(msg, jsonrpc.Request | jsonrpc.Notification):
+                continue  # clients do not send responses; ignore them
+            if not conn.authenticated:
+                if not self._authenticate(conn, msg):
+                    return
+                continue
+            if isinstance(msg, jsonrpc.Notification):
+                continue  # no client → daemon notifications are defined
+            t = asyncio.create_task(self._dispatch(conn, msg))
+            self._tasks.add(t)
+            t.add_done_callback(self._tasks.discard)
+
+    def _authenticate(self, conn: Connection, msg: Any) -> bool:
+        token = msg.params.get("token") if isinstance(msg.params, dict) else None
+        msg_id = getattr(msg, "id", None)
+        if msg.method != methods.AUTH_HELLO:
+            conn.send(jsonrpc.encode_error(msg_id, jsonrpc.UNAUTHORIZED, "auth/hello required"))
+            return False
+        if not isinstance(token, str) or not self.verify_token(token):
+            self.log.warning("rejected a wrong token")
+            conn.send(jsonrpc.encode_error(msg_id, jsonrpc.UNAUTHORIZED, "unauthorized"))
+            return False
+        conn.authenticated = True
+        if msg_id is not None:
+            conn.send(jsonrpc.encode_result(msg_id, {}))
+        return True
+
+    async def _dispatch(self, conn: Connection, req: Any) -> None:
+        import msgspec
+
+        entry = self.handlers.get(req.method)
+        if entry is None:
+            conn.send(
+                jsonrpc.encode_error(
+                    req.id, jsonrpc.METHOD_NOT_FOUND, f"method not found: {req.method}"
+                )
+            )
+            return
+        params_type, handler = entry
+        try:
+            raw = req.params if req.params is not None else {}
+            params = msgspec.convert(raw, params_type) if params_type is not None else raw
+            result = await handler(conn, params)
+            conn.send(jsonrpc.encode_result(req.id, msgspec.to_builtins(result)))
+        except msgspec.ValidationError as exc:
+            conn.send(jsonrpc.encode_error(req.id, jsonrpc.INVALID_PARAMS, f"invalid params: {exc}"))
+        except jsonrpc.RpcError as exc:
+            conn.send(jsonrpc.encode_error(req.id, exc.code, exc.message, exc.data))
+        except Exception as exc:
+            self.log.exception("handler failed", method=req.method, error=str(exc))
+            conn.send(jsonrpc.encode_error(req.id, jsonrpc.INTERNAL_ERROR, f"internal error: {exc}"))

@@ -1,0 +1,177 @@
+"""Typed params and results of every method. Params reject unknown fields, so a typo is a
+clear -32602 instead of a silently ignored option."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from hangar.proto.rows import (
+    ActorRow,
+    AgentRow,
+    IssueRow,
+    RuntimeRow,
+    TaskMessageRow,
+    TaskRow,
+    TaskUsageRow,
+    WorkspaceRow,
+)
+
+
+class Params(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+class Result(msgspec.Struct, kw_only=True):
+    pass
+
+
+class Empty(Params, kw_only=True):
+    pass
+
+
+class HelloParams(Params, kw_only=True):
+    token: str
+
+
+class WorkspaceScoped(Params, kw_only=True):
+    #: slug or id; absent means the daemon's default workspace
+    workspace_id: str | None = None
+
+
+class WorkspaceCreateParams(Params, kw_only=True):
+    slug: str
+    name: str | None = None
+
+
+class WorkspaceUseParams(Params, kw_only=True):
+    workspace_id: str
+
+
+class WorkspacesResult(Result, kw_only=True):
+    workspaces: list[WorkspaceRow]
+
+
+class SubscribeResult(Result, kw_only=True):
+    workspace: WorkspaceRow
+
+
+class IssuesListParams(WorkspaceScoped, kw_only=True):
+    state: str | None = None
+
+
+class IssuesListResult(Result, kw_only=True):
+    issues: list[IssueRow]
+
+
+class IssueGetParams(WorkspaceScoped, kw_only=True):
+    issue_id: str
+
+
+class IssueDetail(Result, kw_only=True):
+    issue: IssueRow
+    tasks: list[TaskRow]
+
+
+class IssueCreateParams(WorkspaceScoped, kw_only=True):
+    title: str
+    description: str | None = None
+    priority: int = 0
+    repo_path: str | None = None
+    assign: str | None = None  # agent name or id
+
+
+class IssueCreateResult(Result, kw_only=True):
+    issue: IssueRow
+    task: TaskRow | None = None
+
+
+class IssueUpdateParams(WorkspaceScoped, kw_only=True):
+    issue_id: str
+    state: str | None = None
+    priority: int | None = None
+
+
+class AgentCreateParams(WorkspaceScoped, kw_only=True):
+    name: str
+    provider: str
+    command: list[str] | None = None
+    model: str | None = None
+    instructions: str = ""
+    max_concurrent_tasks: int = 1
+    repo_path: str | None = None
+    max_runtime_ms: int | None = None
+    inactivity_timeout_ms: int | None = None
+
+
+class AgentGetParams(WorkspaceScoped, kw_only=True):
+    agent: str  # name or id
+
+
+class AgentsListResult(Result, kw_only=True):
+    actors: list[ActorRow]
+    agents: list[AgentRow]
+
+
+class TasksListParams(WorkspaceScoped, kw_only=True):
+    status: str | None = None
+    issue_id: str | None = None
+    limit: int | None = None
+
+
+class TasksListResult(Result, kw_only=True):
+    tasks: list[TaskRow]
+
+
+class TaskIdParams(WorkspaceScoped, kw_only=True):
+    task_id: str
+
+
+class TaskDetail(Result, kw_only=True):
+    task: TaskRow
+    usage: list[TaskUsageRow]
+    message_count: int
+
+
+class TaskTransitionParams(WorkspaceScoped, kw_only=True):
+    task_id: str
+    to_status: str
+
+
+class TaskMessagesParams(WorkspaceScoped, kw_only=True):
+    task_id: str
+    after_seq: int = 0
+    limit: int | None = None
+
+
+class TaskMessagesResult(Result, kw_only=True):
+    messages: list[TaskMessageRow]
+    status: str
+
+
+class HealthSnapshot(Result, kw_only=True):
+    socket_path: str
+    pid: int
+    uptime_secs: float
+    version: str
+    connected: int
+    database: str
+    migrated: bool
+    revision: str | None = None
+    daemon_id: str
+
+
+class DaemonHealthSnapshot(Result, kw_only=True):
+    runtimes: list[RuntimeRow]
+    slots_total: int
+    slots_used: int
+    concurrent_tasks: int
+    queued_tasks: int
+    #: 60 one-second buckets, oldest first
+    success_ring: list[int]
+    failure_ring: list[int]
+
+
+def to_builtins(value: Any) -> Any:
+    return msgspec.to_builtins(value)

@@ -1,0 +1,65 @@
+"""Events pushed as ``hangar/event`` notifications, internally tagged on the key ``event``
+(not ``kind``: task_message has its own ``kind`` field)."""
+
+from __future__ import annotations
+
+import msgspec
+
+from hangar.proto.rows import IssueRow
+
+
+class Event(msgspec.Struct, kw_only=True, tag_field="event"):
+    pass
+
+
+class IssueCreated(Event, kw_only=True, tag="issue_created"):
+    issue: IssueRow
+
+
+class IssueUpdated(Event, kw_only=True, tag="issue_updated"):
+    issue: IssueRow
+
+
+class TaskQueued(Event, kw_only=True, tag="task_queued"):
+    task_id: str
+    issue_id: str | None
+    agent_id: str
+
+
+class TaskStarted(Event, kw_only=True, tag="task_started"):
+    task_id: str
+    started_at: int
+
+
+class TaskMessage(Event, kw_only=True, tag="task_message"):
+    task_id: str
+    seq: int
+    kind: str
+    body: str
+
+
+class TaskProgress(Event, kw_only=True, tag="task_progress"):
+    task_id: str
+    tool_calls: int
+    elapsed_ms: int
+
+
+class TaskFinished(Event, kw_only=True, tag="task_finished"):
+    task_id: str
+    result: str  # success | failure | cancelled
+    status: str
+    failure_reason: str | None = None
+    ended_at: int
+
+
+AnyEvent = IssueCreated | IssueUpdated | TaskQueued | TaskStarted | TaskMessage | TaskProgress | (
+    TaskFinished
+)
+
+
+def encode_event(event: Event) -> bytes:
+    return msgspec.json.encode(event)
+
+
+def decode_event(data: bytes) -> AnyEvent:
+    return msgspec.json.decode(data, type=AnyEvent)
