@@ -45,7 +45,9 @@ def agent() -> None:
 @click.option("--max-concurrent-tasks", type=click.IntRange(1, 64), default=1, show_default=True)
 @click.option("--instructions", default="", help="Prepended to every prompt.")
 @click.option("--repo", "repo", type=click.Path(), help="Default git repository for its tasks.")
-@click.option("--max-runtime", metavar="DURATION", help="Kill a run after this long (default 2.5h).")
+@click.option(
+    "--max-runtime", metavar="DURATION", help="Kill a run after this long (default 2.5h)."
+)
 @click.option(
     "--inactivity-timeout", metavar="DURATION", help="Kill a run silent this long (default 30m)."
 )
@@ -101,8 +103,14 @@ def list_(as_json: bool, workspace: str | None) -> None:
         return
     table(
         [
-            (a["name"], a["provider"], a["model"] or "", a["max_concurrent_tasks"],
-             a["repo_path"] or "", a["id"])
+            (
+                a["name"],
+                a["provider"],
+                a["model"] or "",
+                a["max_concurrent_tasks"],
+                a["repo_path"] or "",
+                a["id"],
+            )
             for a in rows
         ],
         ["NAME", "PROVIDER", "MODEL", "SLOTS", "REPO", "ID"],
@@ -129,11 +137,15 @@ def show(name: str, as_json: bool, workspace: str | None) -> None:
             ("model", a["model"]),
             ("max concurrent", a["max_concurrent_tasks"]),
             ("repo", a["repo_path"]),
-            ("max runtime", format_duration(a["max_runtime_ms"]) if a["max_runtime_ms"] else "default"),
+            (
+                "max runtime",
+                format_duration(a["max_runtime_ms"]) if a["max_runtime_ms"] else "default",
+            ),
             (
                 "inactivity",
                 format_duration(a["inactivity_timeout_ms"])
-                if a["inactivity_timeout_ms"] else "default",
+                if a["inactivity_timeout_ms"]
+                else "default",
             ),
             ("instructions", a["instructions"]),
             ("created", fmt_time(a["created_at"])),

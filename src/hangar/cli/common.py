@@ -52,7 +52,9 @@ class Daemon:
         from hangar.client import DaemonUnreachable, RemoteError
 
         try:
-            return self.client.call(method, {k: v for k, v in (params or {}).items() if v is not None})
+            return self.client.call(
+                method, {k: v for k, v in (params or {}).items() if v is not None}
+            )
         except RemoteError as exc:
             code = NOT_FOUND if exc.code == _NOT_FOUND_CODE else ERROR
             raise CliError(exc.message, code) from None
@@ -92,9 +94,11 @@ def fmt_time(ms: int | None) -> str:
 
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
     cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    # width from the visible text: colour codes take no columns
+    widths = [max(len(click.unstyle(r[i])) for r in cells) for i in range(len(headers))]
     for n, r in enumerate(cells):
-        line = "  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip()
+        pads = [" " * (widths[i] - len(click.unstyle(c))) for i, c in enumerate(r)]
+        line = "  ".join(c + pad for c, pad in zip(r, pads, strict=True)).rstrip()
         click.echo(click.style(line, bold=True) if n == 0 else line)
 
 
@@ -118,5 +122,3 @@ STATUS_COLORS = {
 
 def status(text: str) -> str:
     return click.style(text, fg=STATUS_COLORS.get(text))
-
-

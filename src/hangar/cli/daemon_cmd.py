@@ -54,7 +54,11 @@ def stop(timeout: float, as_json: bool, workspace: str | None) -> None:
         return
     with d:
         pid = int(d.call("hangar/health")["pid"])
-        d.call("daemon/shutdown")
+        try:
+            d.call("daemon/shutdown")
+        except CliError as exc:
+            if exc.code != UNREACHABLE:  # the daemon hanging up on us is the point
+                raise
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -94,8 +98,11 @@ def status(as_json: bool, workspace: str | None) -> None:
             ("version", h["version"]),
             ("uptime", f"{h['uptime_secs']:.0f}s"),
             ("socket", h["socket_path"]),
-            ("database", f"{h['database']} ({'migrated' if h['migrated'] else 'NOT migrated'}"
-                         f"{', revision ' + str(h['revision']) if h.get('revision') else ''})"),
+            (
+                "database",
+                f"{h['database']} ({'migrated' if h['migrated'] else 'NOT migrated'}"
+                f"{', revision ' + str(h['revision']) if h.get('revision') else ''})",
+            ),
             ("clients", h["connected"]),
             ("daemon id", h["daemon_id"]),
         ]

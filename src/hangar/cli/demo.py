@@ -18,8 +18,16 @@ from hangar.cli.errors import ERROR, CliError
 
 def _git(repo: Path, *args: str) -> str:
     res = subprocess.run(
-        ["git", "-C", str(repo), "-c", "user.name=Hangar Demo", "-c", "user.email=demo@hangar.local",
-         *args],
+        [
+            "git",
+            "-C",
+            str(repo),
+            "-c",
+            "user.name=Hangar Demo",
+            "-c",
+            "user.email=demo@hangar.local",
+            *args,
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -105,8 +113,11 @@ def demo(keep: bool, as_json: bool, workspace: str | None) -> None:
                         ("status", t["status"]),
                         ("result", result.get("content", "").strip()),
                         ("session", t["session_id"]),
-                        ("tokens", f"{sum(u['input_tokens'] for u in usage)} in / "
-                                   f"{sum(u['output_tokens'] for u in usage)} out"),
+                        (
+                            "tokens",
+                            f"{sum(u['input_tokens'] for u in usage)} in / "
+                            f"{sum(u['output_tokens'] for u in usage)} out",
+                        ),
                         ("cost", f"${cost:.4f}"),
                         ("worktree", t["work_dir"]),
                     ]

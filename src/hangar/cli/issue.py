@@ -18,9 +18,16 @@ def issue() -> None:
 @click.option("--title", required=True, help="What needs doing (one line).")
 @click.option("--description", "-d", help="Details; the agent sees them in its prompt.")
 @click.option("--assign", metavar="AGENT", help="Agent name or id: queues a task at once.")
-@click.option("--repo", type=click.Path(), help="Git repository to work in (overrides the agent's).")
-@click.option("--priority", type=click.IntRange(0, 3), default=0, show_default=True,
-              help="0 (P3, lowest) to 3 (P0, highest).")
+@click.option(
+    "--repo", type=click.Path(), help="Git repository to work in (overrides the agent's)."
+)
+@click.option(
+    "--priority",
+    type=click.IntRange(0, 3),
+    default=0,
+    show_default=True,
+    help="0 (P3, lowest) to 3 (P0, highest).",
+)
 @common_options
 def create(
     title: str,
@@ -48,7 +55,9 @@ def create(
         return
     click.echo(f"created issue {res['issue']['id']}")
     if res.get("task"):
-        click.echo(f"queued task {res['task']['id']}  (follow: hangar task log {res['task']['id']} -f)")
+        click.echo(
+            f"queued task {res['task']['id']}  (follow: hangar task log {res['task']['id']} -f)"
+        )
 
 
 @issue.command("list")
@@ -61,8 +70,17 @@ def list_(state: str | None, as_json: bool, workspace: str | None) -> None:
         emit_json(rows)
         return
     table(
-        [(i["id"], status(i["state"]), f"P{3 - i['priority']}", i["assignee"] or "",
-          i["title"][:60], fmt_time(i["created_at"])) for i in rows],
+        [
+            (
+                i["id"],
+                status(i["state"]),
+                f"P{3 - i['priority']}",
+                i["assignee"] or "",
+                i["title"][:60],
+                fmt_time(i["created_at"]),
+            )
+            for i in rows
+        ],
         ["ID", "STATE", "PRI", "ASSIGNEE", "TITLE", "CREATED"],
     )
 
@@ -93,7 +111,15 @@ def show(issue_id: str, as_json: bool, workspace: str | None) -> None:
     if res["tasks"]:
         click.echo("")
         table(
-            [(t["id"], status(t["status"]), t["attempt"], t["failure_reason"] or "",
-              (t.get("result") or {}).get("pr_url", "")) for t in res["tasks"]],
+            [
+                (
+                    t["id"],
+                    status(t["status"]),
+                    t["attempt"],
+                    t["failure_reason"] or "",
+                    (t.get("result") or {}).get("pr_url", ""),
+                )
+                for t in res["tasks"]
+            ],
             ["TASK", "STATUS", "ATTEMPT", "REASON", "PR"],
         )

@@ -13,8 +13,13 @@ import click
 from hangar.cli.common import common_options
 
 LEVELS = ["trace", "debug", "info", "warn", "error"]
-COLORS = {"trace": "bright_black", "debug": "bright_black", "info": None, "warn": "yellow",
-          "error": "red"}
+COLORS = {
+    "trace": "bright_black",
+    "debug": "bright_black",
+    "info": None,
+    "warn": "yellow",
+    "error": "red",
+}
 
 
 def newest_log(logs_dir: Path) -> Path | None:
@@ -25,9 +30,7 @@ def newest_log(logs_dir: Path) -> Path | None:
 def format_record(rec: dict[str, Any]) -> str:
     level = str(rec.get("level", "info"))
     head = f"{rec.get('ts', '')} {level.upper():5} {rec.get('target', '-')} {rec.get('msg', '')}"
-    rest = " ".join(
-        f"{k}={v}" for k, v in rec.items() if k not in ("ts", "level", "target", "msg")
-    )
+    rest = " ".join(f"{k}={v}" for k, v in rec.items() if k not in ("ts", "level", "target", "msg"))
     line = f"{head} {rest}".rstrip()
     return click.style(line, fg=COLORS.get(level))
 

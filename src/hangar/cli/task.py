@@ -44,7 +44,11 @@ def task() -> None:
 @click.option("--limit", type=click.IntRange(1), help="At most this many, newest first.")
 @common_options
 def list_(
-    status_: str | None, issue_id: str | None, limit: int | None, as_json: bool, workspace: str | None
+    status_: str | None,
+    issue_id: str | None,
+    limit: int | None,
+    as_json: bool,
+    workspace: str | None,
 ) -> None:
     """List tasks, newest first."""
     rows = call(
@@ -55,8 +59,17 @@ def list_(
         emit_json(rows)
         return
     table(
-        [(t["id"], status(t["status"]), t["attempt"], t["failure_reason"] or "", t["issue_id"] or "",
-          fmt_time(t["created_at"])) for t in rows],
+        [
+            (
+                t["id"],
+                status(t["status"]),
+                t["attempt"],
+                t["failure_reason"] or "",
+                t["issue_id"] or "",
+                fmt_time(t["created_at"]),
+            )
+            for t in rows
+        ],
         ["ID", "STATUS", "ATTEMPT", "REASON", "ISSUE", "CREATED"],
     )
 
@@ -108,7 +121,10 @@ def print_message(m: dict[str, Any]) -> None:
     glyph, color = LANES.get(m["kind"], ("?", None))
     body = m["body"].rstrip("\n")
     first, *rest = body.split("\n") or [""]
-    click.echo(click.style(f"{glyph} ", fg=color, bold=True) + click.style(first, fg=color if m["kind"] == "error" else None))
+    click.echo(
+        click.style(f"{glyph} ", fg=color, bold=True)
+        + click.style(first, fg=color if m["kind"] == "error" else None)
+    )
     for line in rest:
         click.echo("  " + line)
 

@@ -21,8 +21,16 @@ def list_(as_json: bool, workspace: str | None) -> None:
         emit_json(rows)
         return
     table(
-        [("*" if w["is_default"] else "", w["slug"], w["name"], w["id"], fmt_time(w["created_at"]))
-         for w in rows],
+        [
+            (
+                "*" if w["is_default"] else "",
+                w["slug"],
+                w["name"],
+                w["id"],
+                fmt_time(w["created_at"]),
+            )
+            for w in rows
+        ],
         ["", "SLUG", "NAME", "ID", "CREATED"],
     )
 

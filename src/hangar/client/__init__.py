@@ -1,0 +1,33 @@
+"""How every front end reaches the daemon: find or start it, authenticate, call, get events.
+
+``AsyncClient`` is imported lazily so that ``import hangar.client`` (the CLI path) does not pay
+for ``asyncio``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from hangar.client.autostart import ensure_daemon
+from hangar.client.errors import ConnectionLost, DaemonUnreachable, RemoteError
+from hangar.client.sync_client import SyncClient
+
+if TYPE_CHECKING:
+    from hangar.client.async_client import AsyncClient
+
+__all__ = [
+    "AsyncClient",
+    "ConnectionLost",
+    "DaemonUnreachable",
+    "RemoteError",
+    "SyncClient",
+    "ensure_daemon",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "AsyncClient":
+        from hangar.client.async_client import AsyncClient
+
+        return AsyncClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

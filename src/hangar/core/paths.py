@@ -1,4 +1,4 @@
-"""Where Hangar keeps its files: every path derives from one root, so one env var isolates a test."""
+"""Where Hangar keeps its files: every path derives from one root, so one env var isolates tests."""
 
 from __future__ import annotations
 

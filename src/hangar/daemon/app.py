@@ -60,7 +60,9 @@ class Daemon:
         _secure_dir(self.paths.root)
         _secure_dir(self.paths.logs)
         self._lock.acquire()  # raises AlreadyRunning
-        configure_logging(self.paths.logs, echo_stderr=self.config.echo_logs, level=self.config.log_level)
+        configure_logging(
+            self.paths.logs, echo_stderr=self.config.echo_logs, level=self.config.log_level
+        )
         self.log = get_logger("hangar.daemon")
         store = await Store.open(self.config.database_url, clock=self.clock, ids=self.ids)
         self.ctx = DaemonContext(

@@ -33,7 +33,9 @@ class DaemonConfig:
     echo_logs: bool
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, *, echo_logs: bool = False) -> DaemonConfig:
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, *, echo_logs: bool = False
+    ) -> DaemonConfig:
         env = os.environ if env is None else env
         paths = HangarPaths.from_env(env)
         url = env.get("HANGAR_DATABASE_URL") or paths.sqlite_url()
@@ -49,7 +51,9 @@ class DaemonConfig:
             raise ConfigError("HANGAR_MAX_SLOTS must be at least 1")
         level = env.get("HANGAR_LOG_LEVEL", "info")
         if level not in ("trace", "debug", "info", "warn", "error"):
-            raise ConfigError(f"HANGAR_LOG_LEVEL must be trace|debug|info|warn|error, not {level!r}")
+            raise ConfigError(
+                f"HANGAR_LOG_LEVEL must be trace|debug|info|warn|error, not {level!r}"
+            )
         return cls(
             paths=paths,
             database_url=url,

@@ -43,7 +43,7 @@ class Dispatcher:
                 await self._fill_slots()
             except Exception as exc:  # a store hiccup must not end dispatching
                 self.ctx.log.exception("claim failed", error=str(exc))
-            with contextlib.suppress(asyncio.TimeoutError):
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), SAFETY_POLL_S)
 
     async def _fill_slots(self) -> None:

@@ -5,6 +5,7 @@ an id from another workspace gets exactly the answer a missing id gets."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import time
@@ -98,7 +99,8 @@ class Handlers:
         return {}
 
     async def daemon_shutdown(self, conn: Connection, p: api.Empty) -> dict[str, Any]:
-        self.d.request_stop()
+        # stop a moment later, so this answer leaves before the socket closes
+        asyncio.get_running_loop().call_later(0.05, self.d.request_stop)
         return {}
 
     async def workspace_list(self, conn: Connection, p: api.Empty) -> api.WorkspacesResult:
@@ -235,7 +237,10 @@ class Handlers:
             raise invalid("--command must not be empty")
         if not 1 <= p.max_concurrent_tasks <= 64:
             raise invalid("max_concurrent_tasks must be between 1 and 64")
-        for label, ms in (("max runtime", p.max_runtime_ms), ("inactivity", p.inactivity_timeout_ms)):
+        for label, ms in (
+            ("max runtime", p.max_runtime_ms),
+            ("inactivity", p.inactivity_timeout_ms),
+        ):
             if ms is not None and ms <= 0:
                 raise invalid(f"{label} must be positive")
         exe = p.command[0] if p.command else provider.executable

@@ -58,7 +58,7 @@ async def terminate_group(proc: asyncio.subprocess.Process, grace_s: float = 3.0
     """SIGTERM the group, wait ``grace_s``, then SIGKILL whatever is left of it."""
     pgid = proc.pid
     kill_group(pgid, signal.SIGTERM)
-    with contextlib.suppress(asyncio.TimeoutError):
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(proc.wait(), grace_s)
     # the leader may be gone while its children linger in the group
     kill_group(pgid, signal.SIGKILL)

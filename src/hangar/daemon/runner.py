@@ -22,8 +22,8 @@ from hangar.core.result import TaskResult, clip_tail
 from hangar.daemon import git, process
 from hangar.daemon.context import DaemonContext
 from hangar.daemon.providers import AgentConfig, Outcome, get_provider
-from hangar.proto.events import TaskFinished, TaskProgress, TaskQueued, TaskStarted
 from hangar.daemon.transcript import TranscriptSink
+from hangar.proto.events import TaskFinished, TaskProgress, TaskQueued, TaskStarted
 from hangar.proto.rows import AgentRow, IssueRow, TaskRow, TaskUsageRow
 
 STDERR_TAIL_CHARS = 4000
@@ -117,9 +117,7 @@ class TaskRunner:
             return
         env = self._child_env(workspace.slug, launch.env)
         try:
-            proc = await process.spawn(
-                launch.argv, cwd=workdir, env=env, stdin_data=launch.stdin
-            )
+            proc = await process.spawn(launch.argv, cwd=workdir, env=env, stdin_data=launch.stdin)
         except OSError as exc:
             exe = launch.argv[0] if launch.argv else "?"
             await self._finalize_failure(
@@ -262,7 +260,7 @@ class TaskRunner:
                 process.kill_group(proc.pid)
             await proc.wait()
             # streams end when every holder of the pipes is gone
-            with contextlib.suppress(asyncio.TimeoutError):
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.gather(*io, return_exceptions=True), 5.0)
         finally:
             for t in (*io, dog, killed, exited):

@@ -141,7 +141,7 @@ class RpcServer:
             self.connections.discard(conn)
             conn.close()
             conn.outbox.put_nowait(None) if not conn.outbox.full() else None
-            with contextlib.suppress(asyncio.TimeoutError, ConnectionError):
+            with contextlib.suppress(TimeoutError, ConnectionError):
                 await asyncio.wait_for(pump, 2.0)
             pump.cancel()
             writer.close()
@@ -158,7 +158,7 @@ class RpcServer:
                 timeout = IDLE_TIMEOUT_S
             try:
                 body = await asyncio.wait_for(read_frame(reader), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 if not conn.authenticated:
                     conn.send(jsonrpc.encode_error(None, jsonrpc.UNAUTHORIZED, "auth timeout"))
                 return
@@ -219,9 +219,13 @@ class RpcServer:
             result = await handler(conn, params)
             conn.send(jsonrpc.encode_result(req.id, msgspec.to_builtins(result)))
         except msgspec.ValidationError as exc:
-            conn.send(jsonrpc.encode_error(req.id, jsonrpc.INVALID_PARAMS, f"invalid params: {exc}"))
+            conn.send(
+                jsonrpc.encode_error(req.id, jsonrpc.INVALID_PARAMS, f"invalid params: {exc}")
+            )
         except jsonrpc.RpcError as exc:
             conn.send(jsonrpc.encode_error(req.id, exc.code, exc.message, exc.data))
         except Exception as exc:
             self.log.exception("handler failed", method=req.method, error=str(exc))
-            conn.send(jsonrpc.encode_error(req.id, jsonrpc.INTERNAL_ERROR, f"internal error: {exc}"))
+            conn.send(
+                jsonrpc.encode_error(req.id, jsonrpc.INTERNAL_ERROR, f"internal error: {exc}")
+            )

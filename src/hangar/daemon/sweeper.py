@@ -69,10 +69,11 @@ async def recover(ctx: DaemonContext) -> None:
     for task in report.failed:
         root = ctx.paths.task_root(slugs.get(task.workspace_id, "_"), short_id(task.id))
         meta = read_meta(root)
-        if meta and isinstance(meta.get("pgid"), int) and meta["pgid"] != os.getpid():
-            if _agent_group_still_ours(meta["pgid"], task.id):
-                process.kill_group(meta["pgid"])
-                ctx.log.warning("reaped orphaned agent group", pgid=meta["pgid"], task_id=task.id)
+        pgid = meta.get("pgid") if meta else None
+        ours = isinstance(pgid, int) and pgid != os.getpid()
+        if ours and _agent_group_still_ours(pgid, task.id):  # type: ignore[arg-type]
+            process.kill_group(pgid)  # type: ignore[arg-type]
+            ctx.log.warning("reaped orphaned agent group", pgid=pgid, task_id=task.id)
         ctx.publish(
             task.workspace_id,
             TaskFinished(

@@ -52,8 +52,14 @@ class TaskFinished(Event, kw_only=True, tag="task_finished"):
     ended_at: int
 
 
-AnyEvent = IssueCreated | IssueUpdated | TaskQueued | TaskStarted | TaskMessage | TaskProgress | (
-    TaskFinished
+AnyEvent = (
+    IssueCreated
+    | IssueUpdated
+    | TaskQueued
+    | TaskStarted
+    | TaskMessage
+    | TaskProgress
+    | (TaskFinished)
 )
 
 
@@ -61,5 +67,8 @@ def encode_event(event: Event) -> bytes:
     return msgspec.json.encode(event)
 
 
+_DECODER: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
+
+
 def decode_event(data: bytes) -> AnyEvent:
-    return msgspec.json.decode(data, type=AnyEvent)
+    return _DECODER.decode(data)

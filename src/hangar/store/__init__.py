@@ -1,0 +1,31 @@
+"""Schema, migrations, repositories and the task-FSM services. Owns every SQL statement."""
+
+from hangar.store.engine import create_engine
+from hangar.store.errors import (
+    Conflict,
+    InvalidTransition,
+    InvalidValue,
+    NotFound,
+    StoreError,
+    UnsupportedDatabaseURL,
+)
+from hangar.store.issues import UNSET, Unset
+from hangar.store.migrate import migrate
+from hangar.store.store import Store
+from hangar.store.sweeper import RecoveryReport, SweepReport
+
+__all__ = [
+    "UNSET",
+    "Conflict",
+    "InvalidTransition",
+    "InvalidValue",
+    "NotFound",
+    "RecoveryReport",
+    "Store",
+    "StoreError",
+    "SweepReport",
+    "Unset",
+    "UnsupportedDatabaseURL",
+    "create_engine",
+    "migrate",
+]

@@ -1,0 +1,3 @@
+from hangar.cli.main import hangar_main
+
+hangar_main()

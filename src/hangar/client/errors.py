@@ -1,0 +1,34 @@
+"""What a front end can get wrong when talking to the daemon, as three exception types."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hangar.proto.jsonrpc import RpcError
+
+__all__ = ["ConnectionLost", "DaemonUnreachable", "RemoteError"]
+
+
+class DaemonUnreachable(Exception):
+    """No usable daemon: nothing listening, autostart disabled or failed, missing token.
+
+    The message's first line says what was tried and where to look; ``detail`` (if any) holds
+    the last lines of the daemon's stderr log and is appended after a newline.
+    """
+
+    def __init__(self, message: str, *, detail: str = "") -> None:
+        super().__init__(f"{message}\n{detail}" if detail else message)
+        self.summary = message
+        self.detail = detail
+
+
+class ConnectionLost(DaemonUnreachable):
+    """The daemon closed the connection (or broke the framing) while we were using it."""
+
+
+class RemoteError(RpcError):
+    """The daemon answered a call with a JSON-RPC error: ``code``, ``message``, ``data``."""
+
+    def __init__(self, code: int, message: str, data: Any = None, *, method: str = "") -> None:
+        super().__init__(code, message, data)
+        self.method = method

@@ -1,0 +1,73 @@
+"""Validators for user-chosen names and fields; each error says what is allowed."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")
+_AGENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+RESERVED_SESSION_NAMES = frozenset({"new", "list", "delete"})
+TITLE_MAX = 500
+PRIORITY_MIN, PRIORITY_MAX = 0, 3
+
+
+def _require_str(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{what} must be a string, got {type(value).__name__}")
+    return value
+
+
+def validate_slug(s: str) -> str:
+    """Workspace slug: 1-40 of a-z, 0-9 and '-', starting and ending with a letter or digit."""
+    if _SLUG.fullmatch(_require_str(s, "slug")) is None:
+        raise ValueError(
+            f"invalid slug {s!r}: use 1-40 lowercase letters, digits or hyphens, "
+            "starting and ending with a letter or digit"
+        )
+    return s
+
+
+def validate_agent_name(s: str) -> str:
+    if _AGENT.fullmatch(_require_str(s, "agent name")) is None:
+        raise ValueError(
+            f"invalid agent name {s!r}: use 1-64 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return s
+
+
+def validate_session_name(s: str) -> str:
+    """Slug rule, minus the names the session CLI uses as verbs (contract.md §18)."""
+    if _SLUG.fullmatch(_require_str(s, "session name")) is None:
+        raise ValueError(
+            f"invalid session name {s!r}: use 1-40 lowercase letters, digits or hyphens, "
+            "starting and ending with a letter or digit"
+        )
+    if s in RESERVED_SESSION_NAMES:
+        reserved = ", ".join(sorted(RESERVED_SESSION_NAMES))
+        raise ValueError(f"session name {s!r} is reserved ({reserved})")
+    return s
+
+
+def validate_title(s: str) -> str:
+    """Returns the title stripped of surrounding whitespace."""
+    title = _require_str(s, "title").strip()
+    if not title:
+        raise ValueError("title must not be empty")
+    if len(title) > TITLE_MAX:
+        raise ValueError(f"title is {len(title)} characters; the limit is {TITLE_MAX}")
+    for ch in title:
+        if ch != "\t" and unicodedata.category(ch) == "Cc":
+            raise ValueError(
+                f"title contains control character {ch!r}; only tabs are allowed (one line)"
+            )
+    return title
+
+
+def validate_priority(p: int) -> int:
+    if isinstance(p, bool) or not isinstance(p, int) or not PRIORITY_MIN <= p <= PRIORITY_MAX:
+        raise ValueError(
+            f"invalid priority {p!r}: use an integer from {PRIORITY_MIN} to {PRIORITY_MAX}"
+        )
+    return p

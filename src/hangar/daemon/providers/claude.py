@@ -1,0 +1,271 @@
+"""Claude Code headless (``claude -p --output-format stream-json``), agent-clis.md §2."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hangar.core.failures import FailureReason
+from hangar.core.pr_url import find_pr_url
+from hangar.daemon.providers.base import (
+    AgentConfig,
+    LaunchSpec,
+    Message,
+    MessageKind,
+    Outcome,
+    Usage,
+    as_dict,
+    as_float,
+    as_int,
+    as_list,
+    as_str,
+    clip,
+    exit_code_outcome,
+    parse_json_object,
+    render_tool_call,
+)
+
+
+class ClaudeProvider:
+    name = "claude"
+    executable = "claude"
+
+    def launch(self, config: AgentConfig) -> LaunchSpec:
+        argv = [
+            *(config.command or [self.executable]),
+            "-p",
+            "--dangerously-skip-permissions",
+            "--output-format",
+            "stream-json",
+            "--verbose",
+        ]
+        if config.model:
+            argv += ["--model", config.model]
+        if config.task_root:
+            argv += ["--add-dir", config.task_root]
+        argv += [*config.extra_args, "--", config.prompt]
+        return LaunchSpec(argv=argv, stdin=None)
+
+    def parser(self, model: str | None = None) -> ClaudeParser:
+        return ClaudeParser(model=model)
+
+
+def tool_result_text(content: object) -> str:
+    """Decode a ``tool_result.content``: a string, or a list of blocks whose text parts are
+    joined by newlines (images and other blocks are left out)."""
+    if isinstance(content, str):
+        return content
+    parts: list[str] = []
+    for block in as_list(content):
+        if isinstance(block, str):
+            parts.append(block)
+        elif isinstance(block, dict) and isinstance(block.get("text"), str):
+            parts.append(block["text"])
+    return "\n".join(parts)
+
+
+class ClaudeParser:
+    """Parses Claude Code stream-json (§2.3) and decides the outcome (§2.5)."""
+
+    def __init__(self, model: str | None = None) -> None:
+        self._session_id: str | None = None
+        self._model: str | None = model
+        self._result: dict[str, Any] | None = None
+        self._pr_texts: list[str] = []
+
+    @property
+    def session_id(self) -> str | None:
+        return self._session_id
+
+    def feed(self, line: str) -> list[Message]:
+        obj = parse_json_object(line)
+        if obj is None:
+            return []
+        try:
+            return self._handle(obj)
+        except Exception:  # a last guard: a malformed line must never break the run
+            return []
+
+    def _handle(self, obj: dict[str, Any]) -> list[Message]:
+        if self._session_id is None:
+            self._session_id = as_str(obj.get("session_id"))
+        kind = obj.get("type")
+        if kind == "system":
+            if obj.get("subtype") == "init":
+                self._model = as_str(obj.get("model")) or self._model
+            return []
+        if kind == "assistant":
+            return self._assistant(obj)
+        if kind == "user":
+            return self._user(obj)
+        if kind == "result":
+            self._result = obj
+            return self._result_messages(obj)
+        return []
+
+    def _assistant(self, obj: dict[str, Any]) -> list[Message]:
+        message = as_dict(obj.get("message"))
+        out: list[Message] = []
+        for block in as_list(message.get("content")):
+            if not isinstance(block, dict):
+                continue
+            block_type = block.get("type")
+            if block_type == "text":
+                text = as_str(block.get("text"))
+                if text and text.strip():
+                    out.append(Message(MessageKind.AGENT, clip(text)))
+            elif block_type == "thinking":
+                text = as_str(block.get("thinking")) or as_str(block.get("text"))
+                if text and text.strip():
+                    out.append(Message(MessageKind.THINKING, clip(text)))
+            elif block_type in ("tool_use", "server_tool_use"):
+                name = as_str(block.get("name")) or "tool"
+                out.append(
+                    Message(MessageKind.TOOL_CALL, render_tool_call(name, block.get("input")))
+                )
+        error = as_str(obj.get("error"))
+        if error:
+            out.append(Message(MessageKind.ERROR, f"assistant error: {error}"))
+        return out
+
+    def _user(self, obj: dict[str, Any]) -> list[Message]:
+        message = as_dict(obj.get("message"))
+        out: list[Message] = []
+        for block in as_list(message.get("content")):
+            if not isinstance(block, dict) or block.get("type") != "tool_result":
+                continue
+            text = tool_result_text(block.get("content"))
+            self._pr_texts.append(text)
+            lane = MessageKind.ERROR if block.get("is_error") is True else MessageKind.TOOL_RESULT
+            out.append(Message(lane, clip(text)))
+        return out
+
+    @staticmethod
+    def _result_messages(obj: dict[str, Any]) -> list[Message]:
+        subtype = obj.get("subtype")
+        if obj.get("is_error") is True or (subtype is not None and subtype != "success"):
+            text = as_str(obj.get("result")) or _errors_text(obj) or f"result: {subtype}"
+            return [Message(MessageKind.ERROR, clip(text))]
+        return []
+
+    # ------------------------------------------------------------------ outcome
+
+    def _usage(self, result: dict[str, Any]) -> list[Usage]:
+        total_cost = as_float(result.get("total_cost_usd"))
+        if total_cost is None:
+            total_cost = as_float(result.get("cost_usd"))
+        model_usage = as_dict(result.get("modelUsage"))
+        rows: list[Usage] = []
+        for model, raw in model_usage.items():
+            per = as_dict(raw)
+            rows.append(
+                Usage(
+                    model=str(model),
+                    input_tokens=as_int(per.get("inputTokens")),
+                    output_tokens=as_int(per.get("outputTokens")),
+                    cache_read_tokens=as_int(per.get("cacheReadInputTokens")),
+                    cache_creation_tokens=as_int(per.get("cacheCreationInputTokens")),
+                    cost_usd=as_float(per.get("costUSD")),
+                )
+            )
+        if len(rows) == 1 and rows[0].cost_usd is None and total_cost is not None:
+            only = rows[0]
+            rows = [
+                Usage(
+                    model=only.model,
+                    input_tokens=only.input_tokens,
+                    output_tokens=only.output_tokens,
+                    cache_read_tokens=only.cache_read_tokens,
+                    cache_creation_tokens=only.cache_creation_tokens,
+                    cost_usd=total_cost,
+                )
+            ]
+        if rows:
+            return rows
+        usage = result.get("usage")
+        if not isinstance(usage, dict) and total_cost is None:
+            return []
+        usage = as_dict(usage)
+        return [
+            Usage(
+                model=self._model or "claude",
+                input_tokens=as_int(usage.get("input_tokens")),
+                output_tokens=as_int(usage.get("output_tokens")),
+                cache_read_tokens=as_int(usage.get("cache_read_input_tokens")),
+                cache_creation_tokens=as_int(usage.get("cache_creation_input_tokens")),
+                cost_usd=total_cost,
+            )
+        ]
+
+    def _pr_url(self, result_text: str | None) -> str | None:
+        found: str | None = None
+        for text in [*self._pr_texts, result_text or ""]:
+            url = find_pr_url(text)
+            if url:
+                found = url
+        return found
+
+    def finish(self, exit_code: int, stderr_tail: str) -> Outcome:
+        result = self._result
+        if result is None:
+            return exit_code_outcome(
+                exit_code,
+                stderr_tail,
+                session_id=self._session_id,
+                pr_url=self._pr_url(None),
+            )
+        result_text = result.get("result") if isinstance(result.get("result"), str) else None
+        session_id = self._session_id or as_str(result.get("session_id"))
+        common: dict[str, Any] = {
+            "result_text": result_text,
+            "session_id": session_id,
+            "usage": self._usage(result),
+            "pr_url": self._pr_url(result_text),
+            "exit_code": exit_code,
+        }
+        subtype = result.get("subtype")
+        subtype_text = str(subtype)
+        # 1. is_error gates everything: an API failure arrives as subtype "success".
+        known = _subtype_error(subtype_text)
+        if result.get("is_error") is True:
+            detail = as_str(result_text) or _errors_text(result)
+            if known is not None:
+                error = f"{known}: {detail}" if detail else known
+            else:
+                error = detail or "agent reported an error"
+            return Outcome(
+                succeeded=False, failure_reason=FailureReason.AGENT_ERROR, error=error, **common
+            )
+        # 2. success → done; so is a result without a subtype that says is_error: false.
+        if subtype == "success" or (subtype is None and result.get("is_error") is False):
+            return Outcome(succeeded=True, **common)
+        # 3. known error subtypes → agent_error; anything else → contract drift.
+        if known is not None:
+            detail = as_str(result_text) or _errors_text(result)
+            return Outcome(
+                succeeded=False,
+                failure_reason=FailureReason.AGENT_ERROR,
+                error=f"{known}: {detail}" if detail else known,
+                **common,
+            )
+        return Outcome(
+            succeeded=False,
+            failure_reason=FailureReason.UNKNOWN,
+            error=f"provider contract drift: subtype {subtype_text}",
+            **common,
+        )
+
+
+def _errors_text(result: dict[str, Any]) -> str | None:
+    parts = [e if isinstance(e, str) else str(e) for e in as_list(result.get("errors"))]
+    text = "; ".join(p for p in parts if p)
+    return text or None
+
+
+def _subtype_error(subtype: str) -> str | None:
+    if subtype == "error_max_turns":
+        return "agent stopped: max turns reached (error_max_turns)"
+    if subtype == "error_max_budget_usd":
+        return "agent stopped: max budget reached (error_max_budget_usd)"
+    if subtype == "error_during_execution":
+        return "agent failed during execution (error_during_execution)"
+    return None

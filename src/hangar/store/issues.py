@@ -1,0 +1,152 @@
+"""Issues: units of work, optionally assigned to an agent, which enqueues a task."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, Final
+
+from sqlalchemy import RowMapping, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hangar.core.failures import DEFAULT_MAX_ATTEMPTS
+from hangar.proto.rows import IssueRow, TaskRow
+from hangar.store import agents, tasks
+from hangar.store.context import StoreContext
+from hangar.store.convert import issue_row, parse_actor
+from hangar.store.errors import InvalidValue, NotFound
+from hangar.store.schema import ISSUE_STATES, issue
+
+
+class Unset(enum.Enum):
+    """The type of :data:`UNSET`: "leave this field alone" (None means "clear it")."""
+
+    UNSET = "UNSET"
+
+
+UNSET: Final = Unset.UNSET
+
+_I = issue
+
+
+def check_state(state: str) -> None:
+    if state not in ISSUE_STATES:
+        raise InvalidValue(f"issue state must be one of {', '.join(ISSUE_STATES)}, got {state!r}")
+
+
+async def _check_assignee(conn: AsyncConnection, workspace_id: str, ref: str) -> tuple[str, str]:
+    kind, ident = parse_actor(ref)
+    if kind == "agent":
+        # An agent of another workspace must not be assignable (nor revealed as existing).
+        await agents.require(conn, workspace_id, ident)
+    return kind, ident
+
+
+async def create(
+    conn: AsyncConnection,
+    ctx: StoreContext,
+    workspace_id: str,
+    *,
+    title: str,
+    description: str | None,
+    priority: int,
+    repo_path: str | None,
+    creator: str,
+    assign_agent_id: str | None,
+) -> tuple[IssueRow, TaskRow | None]:
+    title = title.strip()
+    if not title:
+        raise InvalidValue("issue title must not be empty")
+    tasks.check_priority(priority)
+    creator_type, creator_id = parse_actor(creator)
+    if assign_agent_id is not None:
+        await agents.require(conn, workspace_id, assign_agent_id)
+    now = ctx.now()
+    values: dict[str, Any] = {
+        "id": ctx.new_id(now),
+        "workspace_id": workspace_id,
+        "title": title,
+        "description": description,
+        "state": "open",
+        "priority": priority,
+        "repo_path": repo_path,
+        "creator_type": creator_type,
+        "creator_id": creator_id,
+        "created_at": now,
+    }
+    if assign_agent_id is not None:
+        values |= {"assignee_type": "agent", "assignee_id": assign_agent_id}
+    result = await conn.execute(_I.insert().values(values).returning(*_I.c))
+    row = issue_row(result.mappings().one())
+    task = None
+    if assign_agent_id is not None:
+        task = await tasks.enqueue(
+            conn,
+            ctx,
+            workspace_id,
+            agent_id=assign_agent_id,
+            issue_id=row.id,
+            priority=priority,
+            max_attempts=DEFAULT_MAX_ATTEMPTS,
+        )
+    return row, task
+
+
+async def _get_mapping(
+    conn: AsyncConnection, workspace_id: str, issue_id: str
+) -> RowMapping | None:
+    result = await conn.execute(
+        select(_I).where(_I.c.id == issue_id, _I.c.workspace_id == workspace_id)
+    )
+    return result.mappings().first()
+
+
+async def get(conn: AsyncConnection, workspace_id: str, issue_id: str) -> IssueRow | None:
+    found = await _get_mapping(conn, workspace_id, issue_id)
+    return None if found is None else issue_row(found)
+
+
+async def list_for_workspace(
+    conn: AsyncConnection, workspace_id: str, state: str | None = None
+) -> list[IssueRow]:
+    stmt = select(_I).where(_I.c.workspace_id == workspace_id)
+    if state is not None:
+        check_state(state)
+        stmt = stmt.where(_I.c.state == state)
+    stmt = stmt.order_by(_I.c.created_at.desc(), _I.c.id.desc())
+    return [issue_row(m) for m in (await conn.execute(stmt)).mappings()]
+
+
+async def update_fields(
+    conn: AsyncConnection,
+    workspace_id: str,
+    issue_id: str,
+    *,
+    state: str | Unset = UNSET,
+    assignee: str | Unset | None = UNSET,
+    priority: int | Unset = UNSET,
+) -> IssueRow:
+    values: dict[str, Any] = {}
+    if not isinstance(state, Unset):
+        check_state(state)
+        values["state"] = state
+    if not isinstance(priority, Unset):
+        tasks.check_priority(priority)
+        values["priority"] = priority
+    if assignee is None:
+        values |= {"assignee_type": None, "assignee_id": None}
+    elif not isinstance(assignee, Unset):
+        kind, ident = await _check_assignee(conn, workspace_id, assignee)
+        values |= {"assignee_type": kind, "assignee_id": ident}
+    if not values:
+        found = await _get_mapping(conn, workspace_id, issue_id)
+    else:
+        stmt = (
+            update(_I)
+            .where(_I.c.id == issue_id, _I.c.workspace_id == workspace_id)
+            .values(values)
+            .returning(*_I.c)
+        )
+        found = (await conn.execute(stmt)).mappings().first()
+    if found is None:
+        raise NotFound("issue", issue_id)
+    return issue_row(found)

@@ -1,0 +1,408 @@
+"""The facade: every store operation, each one transaction, all async.
+
+Reads run in a plain transaction; writes in one that takes SQLite's write lock up front
+(BEGIN IMMEDIATE), so concurrent writers queue on the busy timeout instead of failing.
+Client-reachable by-id calls take the *resolved* workspace id and filter on it: a foreign
+id behaves exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from hangar.core.clock import Clock
+from hangar.core.failures import DEFAULT_MAX_ATTEMPTS, FailureReason
+from hangar.core.fsm import FinalizeOutcome
+from hangar.core.ids import IdGen
+from hangar.proto.rows import (
+    AgentRow,
+    IssueRow,
+    RuntimeRow,
+    TaskMessageRow,
+    TaskRow,
+    TaskUsageRow,
+    WorkspaceRow,
+)
+from hangar.store import (
+    agents,
+    issues,
+    runtimes,
+    settings,
+    sweeper,
+    tasks,
+    transcript,
+    workspaces,
+)
+from hangar.store.context import StoreContext
+from hangar.store.engine import WRITE_OPTION, Dialect, create_engine, dialect_of
+from hangar.store.issues import UNSET, Unset
+from hangar.store.migrate import current_revision, head_revision
+from hangar.store.migrate import migrate as run_migrations
+from hangar.store.sweeper import RecoveryReport, SweepReport
+
+
+class Store:
+    """The database behind the daemon. Build with :meth:`open`; :meth:`close` when done."""
+
+    def __init__(self, engine: AsyncEngine, *, clock: Clock, ids: IdGen) -> None:
+        self._engine = engine
+        self._writer = engine.execution_options(**{WRITE_OPTION: True})
+        self._ctx = StoreContext(clock=clock, ids=ids)
+        self.dialect: Dialect = dialect_of(engine)
+
+    @classmethod
+    async def open(cls, url: str, *, clock: Clock, ids: IdGen, migrate: bool = True) -> Store:
+        engine = create_engine(url)
+        try:
+            if migrate:
+                await run_migrations(engine)
+        except BaseException:
+            await engine.dispose()
+            raise
+        return cls(engine, clock=clock, ids=ids)
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """For tests and tooling inside the store package; nothing else runs SQL."""
+        return self._engine
+
+    @asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncConnection]:
+        async with self._engine.connect() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        async with self._writer.begin() as conn:
+            yield conn
+
+    async def health(self) -> dict[str, Any]:
+        revision = await current_revision(self._engine)
+        return {
+            "dialect": self.dialect,
+            "migrated": revision == head_revision(),
+            "revision": revision or "",
+        }
+
+    # --- workspaces ---------------------------------------------------------------------
+
+    async def workspace_create(self, slug: str, name: str) -> WorkspaceRow:
+        async with self._write() as conn:
+            return await workspaces.create(conn, self._ctx, slug, name)
+
+    async def workspace_list(self) -> list[WorkspaceRow]:
+        async with self._read() as conn:
+            return await workspaces.list_all(conn)
+
+    async def workspace_resolve(self, ident: str) -> WorkspaceRow | None:
+        async with self._read() as conn:
+            return await workspaces.resolve(conn, ident)
+
+    async def workspace_default(self) -> WorkspaceRow:
+        async with self._read() as conn:
+            ready = await workspaces.current_default(conn)
+        if ready is not None:
+            return ready
+        async with self._write() as conn:
+            return await workspaces.bootstrap_default(conn, self._ctx)
+
+    async def workspace_set_default(self, workspace_id: str) -> WorkspaceRow:
+        async with self._write() as conn:
+            return await workspaces.set_default(conn, workspace_id)
+
+    async def workspace_owner_ref(self, workspace_id: str) -> str:
+        """``member:<id>`` of the workspace's owner (the local owner user if it has none)."""
+        async with self._write() as conn:  # may create the local owner user on first use
+            return await workspaces.owner_ref(conn, self._ctx, workspace_id)
+
+    # --- runtimes -----------------------------------------------------------------------
+
+    async def runtime_ensure(self, workspace_id: str, daemon_id: str, provider: str) -> RuntimeRow:
+        async with self._write() as conn:
+            return await runtimes.ensure(conn, self._ctx, workspace_id, daemon_id, provider)
+
+    async def runtimes_heartbeat(self, daemon_id: str) -> int:
+        async with self._write() as conn:
+            return await runtimes.heartbeat(conn, self._ctx, daemon_id)
+
+    async def runtimes_mark_offline(self, daemon_id: str) -> int:
+        async with self._write() as conn:
+            return await runtimes.mark_offline(conn, daemon_id)
+
+    async def runtimes_for_daemon(self, daemon_id: str) -> list[RuntimeRow]:
+        async with self._read() as conn:
+            return await runtimes.for_daemon(conn, daemon_id)
+
+    async def runtimes_list(self, workspace_id: str) -> list[RuntimeRow]:
+        async with self._read() as conn:
+            return await runtimes.list_for_workspace(conn, workspace_id)
+
+    # --- agents -------------------------------------------------------------------------
+
+    async def agent_create(
+        self,
+        workspace_id: str,
+        *,
+        name: str,
+        runtime_id: str,
+        provider: str = "command",
+        command: list[str] | None = None,
+        model: str | None = None,
+        instructions: str = "",
+        max_concurrent_tasks: int = 1,
+        repo_path: str | None = None,
+        max_runtime_ms: int | None = None,
+        inactivity_timeout_ms: int | None = None,
+    ) -> AgentRow:
+        async with self._write() as conn:
+            return await agents.create(
+                conn,
+                self._ctx,
+                workspace_id,
+                name=name,
+                provider=provider,
+                runtime_id=runtime_id,
+                command=command,
+                model=model,
+                instructions=instructions,
+                max_concurrent_tasks=max_concurrent_tasks,
+                repo_path=repo_path,
+                max_runtime_ms=max_runtime_ms,
+                inactivity_timeout_ms=inactivity_timeout_ms,
+            )
+
+    async def agent_get(self, workspace_id: str, ident: str) -> AgentRow | None:
+        async with self._read() as conn:
+            return await agents.get(conn, workspace_id, ident)
+
+    async def agent_list(self, workspace_id: str) -> list[AgentRow]:
+        async with self._read() as conn:
+            return await agents.list_for_workspace(conn, workspace_id)
+
+    # --- issues -------------------------------------------------------------------------
+
+    async def issue_create(
+        self,
+        workspace_id: str,
+        *,
+        title: str,
+        creator: str,
+        description: str | None = None,
+        priority: int = 0,
+        repo_path: str | None = None,
+        assign_agent_id: str | None = None,
+    ) -> tuple[IssueRow, TaskRow | None]:
+        async with self._write() as conn:
+            return await issues.create(
+                conn,
+                self._ctx,
+                workspace_id,
+                title=title,
+                description=description,
+                priority=priority,
+                repo_path=repo_path,
+                creator=creator,
+                assign_agent_id=assign_agent_id,
+            )
+
+    async def issue_get(self, workspace_id: str, issue_id: str) -> IssueRow | None:
+        async with self._read() as conn:
+            return await issues.get(conn, workspace_id, issue_id)
+
+    async def issue_list(self, workspace_id: str, state: str | None = None) -> list[IssueRow]:
+        async with self._read() as conn:
+            return await issues.list_for_workspace(conn, workspace_id, state)
+
+    async def issue_update(
+        self,
+        workspace_id: str,
+        issue_id: str,
+        *,
+        state: str | Unset = UNSET,
+        assignee: str | Unset | None = UNSET,
+        priority: int | Unset = UNSET,
+    ) -> IssueRow:
+        async with self._write() as conn:
+            return await issues.update_fields(
+                conn, workspace_id, issue_id, state=state, assignee=assignee, priority=priority
+            )
+
+    # --- tasks: the FSM services --------------------------------------------------------
+
+    async def task_enqueue(
+        self,
+        workspace_id: str,
+        *,
+        agent_id: str,
+        issue_id: str | None = None,
+        priority: int = 0,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    ) -> TaskRow:
+        async with self._write() as conn:
+            return await tasks.enqueue(
+                conn,
+                self._ctx,
+                workspace_id,
+                agent_id=agent_id,
+                issue_id=issue_id,
+                priority=priority,
+                max_attempts=max_attempts,
+            )
+
+    async def task_claim(self, runtime_ids: Sequence[str]) -> TaskRow | None:
+        async with self._write() as conn:
+            return await tasks.claim(conn, self._ctx, runtime_ids)
+
+    async def task_start(self, task_id: str, *, work_dir: str | None) -> FinalizeOutcome:
+        async with self._write() as conn:
+            return await tasks.start(conn, self._ctx, task_id, work_dir=work_dir)
+
+    async def task_complete(
+        self, task_id: str, *, result: Mapping[str, Any] | None, session_id: str | None
+    ) -> FinalizeOutcome:
+        async with self._write() as conn:
+            return await tasks.complete(
+                conn, self._ctx, task_id, result=result, session_id=session_id
+            )
+
+    async def task_fail(
+        self,
+        task_id: str,
+        *,
+        reason: FailureReason,
+        result: Mapping[str, Any] | None = None,
+        session_id: str | None = None,
+    ) -> tuple[FinalizeOutcome, TaskRow | None]:
+        async with self._write() as conn:
+            return await tasks.fail(
+                conn, self._ctx, task_id, reason=reason, result=result, session_id=session_id
+            )
+
+    async def task_cancel(self, workspace_id: str, task_id: str) -> FinalizeOutcome:
+        async with self._write() as conn:
+            return await tasks.cancel(conn, self._ctx, workspace_id, task_id)
+
+    async def task_transition(
+        self, workspace_id: str, task_id: str, to_status: str
+    ) -> FinalizeOutcome:
+        """Any edge of the FSM table by name (a ``TaskStatus`` is a str too); an unknown
+        token raises ``hangar.core.fsm.UnknownState``."""
+        async with self._write() as conn:
+            return await tasks.transition_by_hand(conn, self._ctx, workspace_id, task_id, to_status)
+
+    async def task_retry(self, workspace_id: str, task_id: str) -> TaskRow:
+        async with self._write() as conn:
+            return await tasks.retry(conn, self._ctx, workspace_id, task_id)
+
+    async def task_pin_session(self, task_id: str, session_id: str) -> bool:
+        """Daemon-internal: store the session id of a live (dispatched/running) task."""
+        async with self._write() as conn:
+            return await tasks.pin_session(conn, task_id, session_id)
+
+    async def task_get(self, workspace_id: str, task_id: str) -> TaskRow | None:
+        async with self._read() as conn:
+            return await tasks.get(conn, workspace_id, task_id)
+
+    async def task_get_unscoped(self, task_id: str) -> TaskRow | None:
+        """Daemon-internal (runner, claim loop): never expose to a client call."""
+        async with self._read() as conn:
+            return await tasks.get(conn, None, task_id)
+
+    async def task_list(
+        self,
+        workspace_id: str,
+        *,
+        status: str | None = None,
+        issue_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[TaskRow]:
+        async with self._read() as conn:
+            return await tasks.list_for_workspace(
+                conn, workspace_id, status=status, issue_id=issue_id, limit=limit
+            )
+
+    async def task_pending_count(self, runtime_ids: Sequence[str]) -> int:
+        async with self._read() as conn:
+            return await tasks.pending_count(conn, runtime_ids)
+
+    async def task_active_ids(self, runtime_ids: Sequence[str]) -> list[str]:
+        async with self._read() as conn:
+            return await tasks.active_ids(conn, runtime_ids)
+
+    # --- sweeps and recovery ------------------------------------------------------------
+
+    async def sweep(
+        self,
+        *,
+        batch: int = sweeper.DEFAULT_BATCH,
+        queued_ttl_ms: int = sweeper.QUEUED_TTL_MS,
+        reclaim_window_ms: int = sweeper.RECLAIM_WINDOW_MS,
+        dispatched_ttl_ms: int = sweeper.DISPATCHED_TTL_MS,
+        running_ttl_ms: int = sweeper.RUNNING_TTL_MS,
+        runtime_offline_ms: int = sweeper.RUNTIME_OFFLINE_MS,
+    ) -> SweepReport:
+        async with self._write() as conn:
+            return await sweeper.sweep(
+                conn,
+                self._ctx,
+                batch=batch,
+                queued_ttl_ms=queued_ttl_ms,
+                reclaim_window_ms=reclaim_window_ms,
+                dispatched_ttl_ms=dispatched_ttl_ms,
+                running_ttl_ms=running_ttl_ms,
+                runtime_offline_ms=runtime_offline_ms,
+            )
+
+    async def recover_runtimes(self, runtime_ids: Sequence[str]) -> RecoveryReport:
+        async with self._write() as conn:
+            return await sweeper.recover(conn, self._ctx, runtime_ids)
+
+    # --- transcript and usage -----------------------------------------------------------
+
+    async def messages_append(
+        self, task_id: str, items: Sequence[tuple[str, str]]
+    ) -> list[TaskMessageRow]:
+        async with self._write() as conn:
+            return await transcript.append(conn, self._ctx, task_id, items)
+
+    async def messages_list(
+        self,
+        workspace_id: str,
+        task_id: str,
+        *,
+        after_seq: int = 0,
+        limit: int | None = None,
+    ) -> list[TaskMessageRow]:
+        async with self._read() as conn:
+            return await transcript.list_messages(
+                conn, workspace_id, task_id, after_seq=after_seq, limit=limit
+            )
+
+    async def messages_count(self, workspace_id: str, task_id: str) -> int:
+        async with self._read() as conn:
+            return await transcript.count_messages(conn, workspace_id, task_id)
+
+    async def usage_set(self, task_id: str, rows: Sequence[TaskUsageRow]) -> None:
+        async with self._write() as conn:
+            await transcript.usage_set(conn, task_id, rows)
+
+    async def usage_list(self, workspace_id: str, task_id: str) -> list[TaskUsageRow]:
+        async with self._read() as conn:
+            return await transcript.usage_list(conn, workspace_id, task_id)
+
+    # --- daemon socket token ------------------------------------------------------------
+
+    async def socket_token_digest(self) -> str | None:
+        async with self._read() as conn:
+            return await settings.socket_token_digest(conn)
+
+    async def socket_token_set(self, digest: str) -> None:
+        async with self._write() as conn:
+            await settings.socket_token_set(conn, self._ctx, digest)
