@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hangar.core.clock import FixedClock
-from hangar.core.ids import SequentialIdGen
+from hangar.core.ids import SequentialIdGen, UlidGen
 from hangar.store import Store, StoreError, UnsupportedDatabaseURL, create_engine
-from hangar.store.engine import normalize_url
+from hangar.store.engine import WRITE_OPTION, normalize_url
 from hangar.store.schema import setting
 
 
@@ -74,25 +75,38 @@ async def test_sqlite_connections_use_wal_and_a_busy_timeout(sqlite_url: str) ->
 async def test_concurrent_sqlite_read_then_write_transactions_queue_instead_of_failing(
     sqlite_url: str,
 ) -> None:
-    """Two writers that read first: with a deferred BEGIN the second one's lock upgrade
-    fails at once with SQLITE_BUSY; BEGIN IMMEDIATE makes it wait its turn."""
-    stores = [
-        await Store.open(sqlite_url, clock=FixedClock(), ids=SequentialIdGen(), migrate=False)
-        for _ in range(2)
-    ]
+    """Two writers (separate engines, as two processes would have) that read first: with a
+    deferred BEGIN the second one's lock upgrade fails at once with SQLITE_BUSY; BEGIN
+    IMMEDIATE makes it wait its turn on the busy timeout."""
+    engines = [create_engine(sqlite_url) for _ in range(2)]
+    writers = [e.execution_options(**{WRITE_OPTION: True}) for e in engines]
     try:
-        async with stores[0]._write() as conn:
+        async with writers[0].begin() as conn:
             await conn.execute(setting.insert().values(key="n", value="0"))
 
-        async def bump(store: Store) -> None:
-            async with store._write() as conn:
+        async def bump(writer: AsyncEngine) -> None:
+            async with writer.begin() as conn:
                 value = int((await conn.execute(select(setting.c.value))).scalar_one())
                 await asyncio.sleep(0.05)
                 await conn.execute(update(setting).values(value=str(value + 1)))
 
-        await asyncio.gather(*(bump(s) for s in stores))
-        async with stores[0]._read() as conn:
+        await asyncio.gather(*(bump(w) for w in writers))
+        async with engines[0].connect() as conn:
             assert (await conn.execute(select(setting.c.value))).scalar_one() == "2"
+    finally:
+        for e in engines:
+            await e.dispose()
+
+
+async def test_writers_of_one_process_take_turns(sqlite_url: str) -> None:
+    """Many writers on one file from one process never meet SQLite's unfair busy handler."""
+    stores = [
+        await Store.open(sqlite_url, clock=FixedClock(), ids=UlidGen(), migrate=False)
+        for _ in range(4)
+    ]
+    try:
+        await asyncio.gather(*(stores[n % 4].socket_token_set(f"{n:064d}") for n in range(200)))
+        assert await stores[0].socket_token_digest() is not None
     finally:
         for s in stores:
             await s.close()

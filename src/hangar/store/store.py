@@ -1,7 +1,8 @@
 """The facade: every store operation, each one transaction, all async.
 
 Reads run in a plain transaction; writes in one that takes SQLite's write lock up front
-(BEGIN IMMEDIATE), so concurrent writers queue on the busy timeout instead of failing.
+(BEGIN IMMEDIATE), so concurrent writers queue instead of failing on a lock upgrade; within
+one process SQLite writers also take turns in FIFO order (see ``writelock``).
 Client-reachable by-id calls take the *resolved* workspace id and filter on it: a foreign
 id behaves exactly like a missing one.
 """
@@ -43,6 +44,7 @@ from hangar.store.issues import UNSET, Unset
 from hangar.store.migrate import current_revision, head_revision
 from hangar.store.migrate import migrate as run_migrations
 from hangar.store.sweeper import RecoveryReport, SweepReport
+from hangar.store.writelock import lock_key, writer_lock
 
 
 class Store:
@@ -53,6 +55,7 @@ class Store:
         self._writer = engine.execution_options(**{WRITE_OPTION: True})
         self._ctx = StoreContext(clock=clock, ids=ids)
         self.dialect: Dialect = dialect_of(engine)
+        self._lock_key = lock_key(engine) if self.dialect == "sqlite" else None
 
     @classmethod
     async def open(cls, url: str, *, clock: Clock, ids: IdGen, migrate: bool = True) -> Store:
@@ -80,7 +83,11 @@ class Store:
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncConnection]:
-        async with self._writer.begin() as conn:
+        if self._lock_key is None:
+            async with self._writer.begin() as conn:
+                yield conn
+            return
+        async with writer_lock(self._lock_key), self._writer.begin() as conn:
             yield conn
 
     async def health(self) -> dict[str, Any]:
@@ -329,10 +336,12 @@ class Store:
             )
 
     async def task_pending_count(self, runtime_ids: Sequence[str]) -> int:
+        """Tasks of these runtimes that are pending in the FSM sense: queued or dispatched."""
         async with self._read() as conn:
             return await tasks.pending_count(conn, runtime_ids)
 
     async def task_active_ids(self, runtime_ids: Sequence[str]) -> list[str]:
+        """Ids of these runtimes' tasks that hold a slot: dispatched or running."""
         async with self._read() as conn:
             return await tasks.active_ids(conn, runtime_ids)
 

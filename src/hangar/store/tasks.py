@@ -73,7 +73,7 @@ def _prior_status(row: RowMapping, sources: frozenset[TaskStatus]) -> TaskStatus
         return _R
     if _D in sources and row["dispatched_at"] is not None:
         return _D
-    return _Q if _Q in sources else min(sources)
+    return _Q  # every multi-source target (failed, cancelled) has queued among its sources
 
 
 async def _status_of(
@@ -93,14 +93,13 @@ async def finalize(
     values: Mapping[str, Any],
     *,
     workspace_id: str | None = None,
-    sources: Iterable[TaskStatus] | None = None,
 ) -> tuple[FinalizeOutcome, RowMapping | None]:
     """The idempotent transition: a conditional UPDATE; 0 rows → re-read and classify.
 
     A racing writer that got there first is never overwritten: the loser's UPDATE matches
     nothing and it learns the winner's state from the re-read.
     """
-    chosen = sources_of(target) if sources is None else frozenset(sources)
+    chosen = sources_of(target)
     stmt = transition(target, chosen).where(_T.c.id == task_id).values(**values)
     if workspace_id is not None:
         stmt = stmt.where(_T.c.workspace_id == workspace_id)
@@ -229,14 +228,14 @@ async def enqueue(
     check_priority(priority)
     if max_attempts < 1:
         raise InvalidValue("max_attempts must be at least 1")
-    owner = await agents.require(conn, workspace_id, agent_id)
+    assignee = await agents.require(conn, workspace_id, agent_id)
     if issue_id is not None:
         await _require_issue(conn, workspace_id, issue_id)
     now = ctx.now()
     values = {
         "id": ctx.new_id(now),
         "workspace_id": workspace_id,
-        "runtime_id": owner["runtime_id"],
+        "runtime_id": assignee["runtime_id"],
         "agent_id": agent_id,
         "issue_id": issue_id,
         "status": _Q.value,
