@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 
@@ -169,6 +170,30 @@ def test_codex_and_command_providers_run(hangar: Hangar) -> None:
     assert "# Echo me" in bodies and f"issue={res['issue']['id']}" in bodies
 
 
+def test_missing_agent_executable_fails_as_spawn_error(hangar: Hangar) -> None:
+    # the CLI existed when the agent was created and vanished before the run
+    fake = hangar.tmp / "bin" / "vanishing-claude"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\nexit 0\n")
+    fake.chmod(0o755)
+    hangar.json("agent", "create", "--name", "gone", "--provider", "claude", "--command", str(fake))
+    fake.unlink()
+    task = hangar.wait_done(hangar.assign("gone")["task"]["id"])
+    assert task["status"] == "failed" and task["failure_reason"] == "spawn_error"
+    assert "vanishing-claude" in task["result"]["error"]
+
+
+def test_repo_that_stopped_being_a_repo_fails_as_spawn_error(hangar: Hangar) -> None:
+    repo = make_repo(hangar.tmp / "repo")
+    hangar.agent("bot", "claude", "happy", "--repo", str(repo))
+    import shutil
+
+    shutil.rmtree(repo / ".git")
+    task = hangar.wait_done(hangar.assign("bot")["task"]["id"])
+    assert task["status"] == "failed" and task["failure_reason"] == "spawn_error"
+    assert "not a git repository" in task["result"]["error"]
+
+
 def test_codex_terminal_event_beats_its_exit_code(hangar: Hangar) -> None:
     hangar.agent("codex-liar", "codex", "failed")
     task = hangar.wait_done(hangar.assign("codex-liar")["task"]["id"])
@@ -191,7 +216,10 @@ def test_kill_9_then_restart_recovers_and_reaps_orphans(hangar: Hangar) -> None:
     hangar.agent("hang-bot", "claude", "hang")
     task_id = hangar.assign("hang-bot")["task"]["id"]
     child = _child_pid(hangar, task_id)
+    leader = json.loads(next((hangar.home / "workspaces").glob("*/*/.gc_meta.json")).read_text())
     hangar.kill_daemon()
+    # the agent dies with the daemon (PDEATHSIG), before anything restarts it
+    wait_until(lambda: not pid_alive(leader["pid"]), timeout=10)
     # any command brings the daemon back; recovery runs before it serves
     task = hangar.task(task_id)
     assert task["status"] == "failed" and task["failure_reason"] == "runtime_recovery"

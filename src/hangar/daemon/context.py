@@ -13,6 +13,7 @@ from hangar.core.paths import HangarPaths
 from hangar.daemon.bus import EventBus
 from hangar.daemon.throughput import ThroughputRing
 from hangar.proto.events import Event
+from hangar.proto.rows import AgentRow, WorkspaceRow
 from hangar.store import Store
 
 DEFAULT_INACTIVITY_MS = 30 * 60 * 1000
@@ -34,6 +35,25 @@ class DaemonContext:
     kill_grace_s: float = 3.0
     throughput: ThroughputRing = field(default_factory=ThroughputRing)
     dispatcher_wake: Callable[[], None] = lambda: None
+    #: agents and workspaces never change identity, so the hot path reads them once
+    _agents: dict[str, AgentRow] = field(default_factory=dict)
+    _workspaces: dict[str, WorkspaceRow] = field(default_factory=dict)
+
+    async def agent(self, workspace_id: str, agent_id: str) -> AgentRow | None:
+        row = self._agents.get(agent_id)
+        if row is None or row.workspace_id != workspace_id:
+            row = await self.store.agent_get(workspace_id, agent_id)
+            if row is not None:
+                self._agents[agent_id] = row
+        return row
+
+    async def workspace(self, workspace_id: str) -> WorkspaceRow | None:
+        row = self._workspaces.get(workspace_id)
+        if row is None:
+            row = await self.store.workspace_resolve(workspace_id)
+            if row is not None:
+                self._workspaces[workspace_id] = row
+        return row
 
     def publish(self, workspace_id: str, event: Event) -> None:
         self.bus.publish(workspace_id, event)

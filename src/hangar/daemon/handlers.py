@@ -47,6 +47,7 @@ class Handlers:
         self.d = daemon
         self.store = daemon.ctx.store
         self.started = time.monotonic()
+        self._owner_refs: dict[str, str] = {}
 
     def table(self) -> dict[str, tuple[type[Any] | None, Any]]:
         return {
@@ -155,7 +156,9 @@ class Handlers:
             raise invalid(str(exc)) from None
         repo = await self._checked_repo(p.repo_path)
         agent = await self._agent(ws, p.assign) if p.assign else None
-        owner = await self.store.workspace_owner_ref(ws.id)
+        owner = self._owner_refs.get(ws.id)
+        if owner is None:  # a workspace's owner never changes: look it up once
+            owner = self._owner_refs[ws.id] = await self.store.workspace_owner_ref(ws.id)
         try:
             issue, task = await self.store.issue_create(
                 ws.id,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import errno
 import os
+import shutil
 import signal
 import sys
 from collections.abc import Mapping, Sequence
@@ -16,10 +18,23 @@ _PR_SET_PDEATHSIG = 1
 STREAM_LIMIT = 16 * 1024 * 1024
 
 
+# loaded once here: the child runs between fork and exec, where loading libraries is slow
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
 def _die_with_parent() -> None:  # runs in the child between fork and exec
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+#: util-linux ``setpriv --pdeathsig`` sets the same death signal and then execs the agent, so
+#: the fork needs no preexec_fn: CPython then takes its vfork path instead of a full fork
+#: that holds the GIL (a quarter of the daemon's CPU under load).
+_SETPRIV = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+
+
+def _death_wrapper() -> list[str]:
+    return [_SETPRIV, "--pdeathsig", "KILL", "--"] if _SETPRIV else []
 
 
 async def spawn(
@@ -29,16 +44,25 @@ async def spawn(
     env: Mapping[str, str],
     stdin_data: bytes | None,
 ) -> asyncio.subprocess.Process:
-    """Start ``argv`` (never a shell string) as the leader of a new process group."""
+    """Start ``argv`` (never a shell string) as the leader of a new process group.
+
+    The executable is resolved on the child's PATH first, so a missing CLI is an OSError
+    here rather than an exit code from the wrapper."""
+    exe = shutil.which(argv[0], path=env.get("PATH", os.defpath)) if argv else None
+    if exe is None:
+        name = argv[0] if argv else "(empty argv)"
+        raise FileNotFoundError(errno.ENOENT, "not found on the agent's PATH", name)
     return await asyncio.create_subprocess_exec(
-        *argv,
+        *_death_wrapper(),
+        exe,
+        *argv[1:],
         cwd=str(cwd),
         env=dict(env),
         stdin=asyncio.subprocess.PIPE if stdin_data is not None else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         start_new_session=True,
-        preexec_fn=_die_with_parent,
+        preexec_fn=None if _SETPRIV else _die_with_parent,
         limit=STREAM_LIMIT,
     )
 

@@ -89,8 +89,8 @@ class TaskRunner:
 
     async def _run(self) -> None:
         store, task = self.ctx.store, self.task
-        agent = await store.agent_get(task.workspace_id, task.agent_id)
-        workspace = await store.workspace_resolve(task.workspace_id)
+        agent = await self.ctx.agent(task.workspace_id, task.agent_id)
+        workspace = await self.ctx.workspace(task.workspace_id)
         if agent is None or workspace is None:
             await self._finalize_failure(FailureReason.SPAWN_ERROR, "agent or workspace is gone")
             return
