@@ -38,7 +38,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def run(args: argparse.Namespace, home: Path, env: dict[str, str]) -> dict[str, float]:
-    daemon = subprocess.Popen(
+    daemon = subprocess.Popen(  # noqa: ASYNC220 - started once, before any timing
         [sys.executable, "-m", "hangar.daemon"],
         env=env,
         stdin=subprocess.DEVNULL,
@@ -55,8 +55,12 @@ async def run(args: argparse.Namespace, home: Path, env: dict[str, str]) -> dict
         client = await AsyncClient.connect(paths, autostart=False)
         await client.call(
             "hangar/agent_create",
-            {"name": "bench", "provider": "command", "command": ["true"],
-             "max_concurrent_tasks": min(args.slots, 64)},
+            {
+                "name": "bench",
+                "provider": "command",
+                "command": ["true"],
+                "max_concurrent_tasks": min(args.slots, 64),
+            },
         )
         queue: asyncio.Queue[int] = asyncio.Queue()
         for i in range(args.n):
@@ -117,7 +121,9 @@ def main() -> None:
 
     home = Path(tempfile.mkdtemp(prefix="hg-bench-", dir="/tmp"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HANGAR_", "AINB_"))}
-    env.update(AINB_HANGAR_HOME=str(home), HANGAR_MAX_SLOTS=str(args.slots), HANGAR_LOG_LEVEL="warn")
+    env.update(
+        AINB_HANGAR_HOME=str(home), HANGAR_MAX_SLOTS=str(args.slots), HANGAR_LOG_LEVEL="warn"
+    )
     scratch = None
     if args.database_url:
         scratch = f"hangar_bench_{uuid.uuid4().hex[:8]}"
@@ -131,7 +137,8 @@ def main() -> None:
             _pg(args.database_url, f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
         shutil.rmtree(home, ignore_errors=True)
     print(
-        f"backend={backend} mean_ms={stats['mean_ms']:.2f} submit_per_s={stats['submit_per_s']:.0f}",
+        f"backend={backend} mean_ms={stats['mean_ms']:.2f} "
+        f"submit_per_s={stats['submit_per_s']:.0f}",
         file=sys.stderr,
     )
     print(

@@ -77,7 +77,13 @@ class Hangar:
     tmp: Path
     started: list[int] = field(default_factory=list)
 
-    def run(self, *args: str, ok: bool = True, timeout: float = 60, extra_env: dict[str, str] | None = None) -> Result:
+    def run(
+        self,
+        *args: str,
+        ok: bool = True,
+        timeout: float = 60,
+        extra_env: dict[str, str] | None = None,
+    ) -> Result:
         proc = subprocess.run(
             [sys.executable, "-m", "hangar.cli", *args],
             env={**self.env, **(extra_env or {})},
@@ -102,7 +108,9 @@ class Hangar:
 
     def agent(self, name: str, provider: str, scenario: str, *extra: str) -> dict[str, Any]:
         cmd = fake_agent(provider, scenario)
-        return self.json("agent", "create", "--name", name, "--provider", provider, "--command", cmd, *extra)
+        return self.json(
+            "agent", "create", "--name", name, "--provider", provider, "--command", cmd, *extra
+        )
 
     def assign(self, agent: str, title: str = "Do the thing", *extra: str) -> dict[str, Any]:
         res = self.json("issue", "create", "--title", title, "--assign", agent, *extra)
@@ -114,7 +122,9 @@ class Hangar:
 
     def wait_status(self, task_id: str, statuses: set[str], timeout: float = 30) -> dict[str, Any]:
         return wait_until(
-            lambda: (t := self.task(task_id))["status"] in statuses and t, timeout=timeout, interval=0.1
+            lambda: (t := self.task(task_id))["status"] in statuses and t,
+            timeout=timeout,
+            interval=0.1,
         )
 
     def wait_done(self, task_id: str, timeout: float = 30) -> dict[str, Any]:

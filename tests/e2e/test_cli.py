@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -49,7 +48,9 @@ def test_default_workspace_bootstraps_and_workspaces_isolate(hangar: Hangar) -> 
         ("agent", "show", "bot"),
     ):
         other = hangar.run(*args, "--workspace", "other", ok=False)
-        missing = hangar.run(args[0], args[1], "01JZZZZZZZZZZZZZZZZZZZZZZZ", "--workspace", "other", ok=False)
+        missing = hangar.run(
+            args[0], args[1], "01JZZZZZZZZZZZZZZZZZZZZZZZ", "--workspace", "other", ok=False
+        )
         assert other.code == missing.code == 4, (args, other.err)
         assert "not found" in other.err
     assert hangar.json("issue", "list", "--workspace", "other") == []
@@ -65,10 +66,42 @@ def test_default_workspace_bootstraps_and_workspaces_isolate(hangar: Hangar) -> 
 def test_bad_input_gets_one_clear_line(hangar: Hangar) -> None:
     cases = [
         (("workspace", "create", "Bad Slug!"), 1, "lowercase"),
-        (("agent", "create", "--name", "bad name", "--provider", "command", "--command", "true"), 1, "name"),
-        (("agent", "create", "--name", "x", "--provider", "claude", "--command", "/no/such/claude"), 1, "not installed"),
+        (
+            ("agent", "create", "--name", "bad name", "--provider", "command", "--command", "true"),
+            1,
+            "name",
+        ),
+        (
+            (
+                "agent",
+                "create",
+                "--name",
+                "x",
+                "--provider",
+                "claude",
+                "--command",
+                "/no/such/claude",
+            ),
+            1,
+            "not installed",
+        ),
         (("agent", "create", "--name", "x", "--provider", "command"), 1, "--command"),
-        (("agent", "create", "--name", "x", "--provider", "command", "--command", "true", "--max-runtime", "soon"), 2, "duration"),
+        (
+            (
+                "agent",
+                "create",
+                "--name",
+                "x",
+                "--provider",
+                "command",
+                "--command",
+                "true",
+                "--max-runtime",
+                "soon",
+            ),
+            2,
+            "duration",
+        ),
         (("agent", "create", "--name", "x", "--provider", "nope"), 2, "provider"),
         (("issue", "create", "--title", "   "), 1, "title"),
         (("issue", "create", "--title", "t", "--assign", "ghost"), 4, "agent not found"),
@@ -94,7 +127,9 @@ def test_illegal_transitions_are_refused(hangar: Hangar) -> None:
     res = hangar.run("task", "retry", done_id, ok=False)
     assert res.code == 1 and "done" in res.err
 
-    hangar.json("agent", "create", "--name", "sleepy", "--provider", "command", "--command", "sleep 30")
+    hangar.json(
+        "agent", "create", "--name", "sleepy", "--provider", "command", "--command", "sleep 30"
+    )
     running = hangar.assign("sleepy")["task"]["id"]
     hangar.wait_status(running, {"running"})
     res = hangar.run("task", "retry", running, ok=False)
@@ -105,7 +140,9 @@ def test_illegal_transitions_are_refused(hangar: Hangar) -> None:
 
 def test_second_pending_task_for_the_same_issue_is_a_conflict(hangar: Hangar) -> None:
     # one slot, held by a long run, so a retried task stays pending (queued)
-    hangar.json("agent", "create", "--name", "bot", "--provider", "command", "--command", "sleep 30")
+    hangar.json(
+        "agent", "create", "--name", "bot", "--provider", "command", "--command", "sleep 30"
+    )
     holder = hangar.assign("bot", "holds the slot")["task"]["id"]
     hangar.wait_status(holder, {"running"})
     waiting = hangar.assign("bot", "waits")["task"]["id"]
@@ -146,8 +183,19 @@ def test_logs_tail_reads_the_daemon_log(hangar: Hangar) -> None:
 
 def test_ainb_hangar_is_the_same_cli(hangar: Hangar) -> None:
     out = subprocess.run(
-        [sys.executable, "-c", "from hangar.cli.main import ainb_main; ainb_main()", "hangar", "workspace", "list", "--json"],
-        env=hangar.env, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            "from hangar.cli.main import ainb_main; ainb_main()",
+            "hangar",
+            "workspace",
+            "list",
+            "--json",
+        ],
+        env=hangar.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert out.returncode == 0, out.stderr
     assert '"slug": "default"' in out.stdout

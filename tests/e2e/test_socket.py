@@ -155,12 +155,14 @@ def test_peer_of_another_uid_is_rejected(up: Hangar) -> None:
                 s = socket.socket(socket.AF_UNIX)
                 s.settimeout(5)
                 s.connect(str(sock_path))
-                s.sendall(_frame(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"}).encode()))
+                s.sendall(
+                    _frame(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"}).encode())
+                )
                 data = s.recv(100)
                 os.write(w, b"closed" if data == b"" else b"answered")
             except (BrokenPipeError, ConnectionResetError):
                 os.write(w, b"closed")  # hung up before we finished writing
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 os.write(w, f"error {exc}".encode())
             os._exit(0)
         os.close(w)
@@ -175,7 +177,14 @@ def test_peer_of_another_uid_is_rejected(up: Hangar) -> None:
 
 def test_events_stream_to_subscribers(up: Hangar) -> None:
     up.json(
-        "agent", "create", "--name", "echo", "--provider", "command", "--command", "echo hi",
+        "agent",
+        "create",
+        "--name",
+        "echo",
+        "--provider",
+        "command",
+        "--command",
+        "echo hi",
     )
     raw = Raw(up)
     raw.hello()

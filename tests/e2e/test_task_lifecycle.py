@@ -36,7 +36,9 @@ def test_happy_path_runs_in_its_own_worktree_and_captures_everything(hangar: Han
     ).stdout.strip()
     assert re.fullmatch(r"hangar/task/[0-9a-z]{8}", branch), branch
     assert branch.endswith(task_id[-8:].lower())
-    status = subprocess.run(["git", "-C", str(repo), "status", "--porcelain"], capture_output=True, text=True)
+    status = subprocess.run(
+        ["git", "-C", str(repo), "status", "--porcelain"], capture_output=True, text=True
+    )
     assert status.stdout == ""
 
     issue = hangar.json("issue", "show", res["issue"]["id"])
@@ -158,8 +160,14 @@ def test_codex_and_command_providers_run(hangar: Hangar) -> None:
     hangar.agent("codex-bot", "codex", "happy")
     t1 = hangar.assign("codex-bot")["task"]["id"]
     hangar.json(
-        "agent", "create", "--name", "echo-bot", "--provider", "command",
-        "--command", "sh -c 'cat; echo issue=$HANGAR_ISSUE_ID'",
+        "agent",
+        "create",
+        "--name",
+        "echo-bot",
+        "--provider",
+        "command",
+        "--command",
+        "sh -c 'cat; echo issue=$HANGAR_ISSUE_ID'",
     )
     res = hangar.assign("echo-bot", "Echo me")
     t2 = res["task"]["id"]
@@ -202,8 +210,14 @@ def test_codex_terminal_event_beats_its_exit_code(hangar: Hangar) -> None:
 
 def test_max_concurrent_tasks_is_respected(hangar: Hangar) -> None:
     hangar.json(
-        "agent", "create", "--name", "one-at-a-time", "--provider", "command",
-        "--command", "sh -c 'sleep 0.5'",
+        "agent",
+        "create",
+        "--name",
+        "one-at-a-time",
+        "--provider",
+        "command",
+        "--command",
+        "sh -c 'sleep 0.5'",
     )
     a = hangar.assign("one-at-a-time", "first")["task"]["id"]
     b = hangar.assign("one-at-a-time", "second")["task"]["id"]

@@ -8,6 +8,7 @@ import datetime as dt
 import logging
 import sys
 import threading
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -58,7 +59,7 @@ class DailyJsonlLogger:
                 self._fh = None
 
 
-def _level_name(_: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+def _level_name(_: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     level = event.pop("level", method)
     event["level"] = {"warning": "warn", "critical": "error", "exception": "error"}.get(
         level, level
@@ -66,8 +67,8 @@ def _level_name(_: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
-def _ordered(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
-    head = {k: event.pop(k) for k in ("ts", "level", "target", "msg") if k in event}
+def _ordered(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    head: dict[str, Any] = {k: event.pop(k) for k in ("ts", "level", "target", "msg") if k in event}
     return {**head, **event}
 
 

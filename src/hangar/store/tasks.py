@@ -11,7 +11,17 @@ import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import RowMapping, Update, bindparam, exists, func, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    RowMapping,
+    Update,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -278,7 +288,7 @@ async def claim(
 @functools.cache
 def _claim_statement() -> Update:
     """Built once: composing the CTE and aliases costs more CPU than running the claim."""
-    rids = bindparam("rids", expanding=True)
+    rids: BindParameter[str] = bindparam("rids", expanding=True)
     t, busy, same = _T.alias("t"), _T.alias("busy"), _T.alias("same")
     held = (
         select(func.count())
