@@ -202,3 +202,7 @@ def test_events_stream_to_subscribers(up: Hangar) -> None:
             assert ev["task_id"] == task_id and ev["kind"] == "agent" and ev["body"] == "hi"
     assert seen[:3] == ["issue_created", "task_queued", "task_started"], seen
     assert "task_message" in seen
+    # the lifecycle moved the issue to in_progress, then done: both announced
+    assert seen.count("issue_updated") >= 1
+    final = _read(raw.sock)["params"]
+    assert final["event"] == "issue_updated" and final["issue"]["state"] == "done"

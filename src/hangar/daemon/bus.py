@@ -47,6 +47,9 @@ class EventBus:
             except asyncio.QueueFull:
                 sub.dropped += 1
 
+    def has_subscribers(self, workspace_id: str) -> bool:
+        return bool(self._subs.get(workspace_id))
+
     @property
     def subscriber_count(self) -> int:
         return sum(len(s) for s in self._subs.values())

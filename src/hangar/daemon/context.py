@@ -12,7 +12,7 @@ from hangar.core.env_policy import EnvPolicy
 from hangar.core.paths import HangarPaths
 from hangar.daemon.bus import EventBus
 from hangar.daemon.throughput import ThroughputRing
-from hangar.proto.events import Event
+from hangar.proto.events import Event, IssueUpdated
 from hangar.proto.rows import AgentRow, WorkspaceRow
 from hangar.store import Store
 
@@ -57,3 +57,11 @@ class DaemonContext:
 
     def publish(self, workspace_id: str, event: Event) -> None:
         self.bus.publish(workspace_id, event)
+
+    async def announce_issue(self, workspace_id: str, issue_id: str | None) -> None:
+        """The lifecycle moves issue state too (in_progress, done, open): tell subscribers."""
+        if issue_id is None or not self.bus.has_subscribers(workspace_id):
+            return
+        issue = await self.store.issue_get(workspace_id, issue_id)
+        if issue is not None:
+            self.publish(workspace_id, IssueUpdated(issue=issue))

@@ -322,6 +322,7 @@ class Handlers:
                     ended_at=now,
                 ),
             )
+            await self.d.ctx.announce_issue(ws.id, task.issue_id)
             self.d.dispatcher.wake()
         return await self._task(ws, task.id)
 

@@ -133,6 +133,7 @@ class TaskRunner:
             return
         now = self.ctx.clock.now_ms()
         self.ctx.publish(task.workspace_id, TaskStarted(task_id=task.id, started_at=now))
+        await self.ctx.announce_issue(task.workspace_id, task.issue_id)
         _write_meta(task_root, task.id, proc.pid, now)
         self.log.info("task started", pid=proc.pid, argv0=launch.argv[0], workdir=str(workdir))
         await self._supervise(proc, provider.parser(), agent, launch.stdin, task_root)
@@ -304,6 +305,7 @@ class TaskRunner:
             done = await store.task_complete(task.id, result=result, session_id=outcome.session_id)
             if done.wrote:
                 self._announce("success", "done", None)
+                await self.ctx.announce_issue(task.workspace_id, task.issue_id)
             return
         reason = outcome.failure_reason or FailureReason.UNKNOWN
         if outcome.error:
@@ -340,6 +342,7 @@ class TaskRunner:
         )
         if outcome.wrote:
             self._announce("failure", "failed", str(reason))
+            await self.ctx.announce_issue(self.task.workspace_id, self.task.issue_id)
         if child is not None:
             self.log.info("retry queued", child_id=child.id, attempt=child.attempt)
             self.ctx.publish(
