@@ -85,7 +85,7 @@ async def run(args: argparse.Namespace, home: Path, env: dict[str, str]) -> dict
         submitted_s = time.monotonic() - t0
         # wait for every task to reach a terminal state
         while True:
-            rows = (await client.call("hangar/tasks_list", {}))["tasks"]
+            rows = (await client.call("hangar/tasks_list", {"limit": args.n}))["tasks"]
             finished = [r for r in rows if r["status"] in ("done", "failed", "cancelled")]
             if len(finished) >= args.n:
                 break

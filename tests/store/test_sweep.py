@@ -38,11 +38,15 @@ async def test_every_band(world: World) -> None:
     r_alive = await _enqueue_at(world, T0, live.id, "running")
     r_dead = await _enqueue_at(world, T0, lost.id, "running")
     r_young = await _enqueue_at(world, NOW - HOUR, lost.id, "running")
-    d_old = await _enqueue_at(world, NOW - 300_001, live.id, "dispatched")
-    d_at_ttl = await _enqueue_at(world, NOW - 300_000, live.id, "dispatched")
-    d_stale = await _enqueue_at(world, NOW - 90_001, live.id, "dispatched")
-    d_at_window = await _enqueue_at(world, NOW - 90_000, live.id, "dispatched")
-    d_fresh = await _enqueue_at(world, NOW - 1_000, live.id, "dispatched")
+    d_old = await _enqueue_at(world, NOW - 300_001, lost.id, "dispatched")
+    d_at_ttl = await _enqueue_at(world, NOW - 300_000, lost.id, "dispatched")
+    d_stale = await _enqueue_at(world, NOW - 90_001, lost.id, "dispatched")
+    d_at_window = await _enqueue_at(world, NOW - 90_000, lost.id, "dispatched")
+    d_fresh = await _enqueue_at(world, NOW - 1_000, lost.id, "dispatched")
+    # a live daemon supervises its own dispatches (setup deadline); sweeping them would
+    # requeue a task it is still provisioning and run it twice
+    d_live_old = await _enqueue_at(world, NOW - 300_001, live.id, "dispatched")
+    d_live_stale = await _enqueue_at(world, NOW - 90_001, live.id, "dispatched")
     world.clock.set(NOW - 10_000)
     await s.runtimes_heartbeat(world.runtime.daemon_id)  # the live runtime is alive
     world.clock.set(NOW)
@@ -70,6 +74,8 @@ async def test_every_band(world: World) -> None:
         (r_young, "running"),
         (d_at_window, "dispatched"),
         (d_fresh, "dispatched"),
+        (d_live_old, "dispatched"),
+        (d_live_stale, "dispatched"),
     ):
         assert await _status(s, ws, untouched) == (status, None)
 

@@ -39,14 +39,16 @@ class Daemon:
     """A connection to the daemon for one command; starts the daemon when needed."""
 
     def __init__(self, *, autostart: bool = True) -> None:
-        from hangar.client import DaemonUnreachable, SyncClient
+        from hangar.client import DaemonUnreachable, RemoteError, SyncClient
         from hangar.core.paths import HangarPaths
 
         self.paths = HangarPaths.from_env()
         try:
             self.client = SyncClient.connect(self.paths, autostart=autostart)
         except DaemonUnreachable as exc:
-            raise CliError(str(exc), UNREACHABLE) from None
+            raise CliError(str(exc).splitlines()[0], UNREACHABLE) from None
+        except RemoteError as exc:  # e.g. the token file no longer matches the daemon
+            raise CliError(f"the daemon refused us: {exc.message}", ERROR) from None
 
     def call(self, method: str, params: dict[str, Any] | None = None) -> Any:
         from hangar.client import DaemonUnreachable, RemoteError
@@ -59,7 +61,15 @@ class Daemon:
             code = NOT_FOUND if exc.code == _NOT_FOUND_CODE else ERROR
             raise CliError(exc.message, code) from None
         except DaemonUnreachable as exc:
-            raise CliError(str(exc), UNREACHABLE) from None
+            raise CliError(str(exc).splitlines()[0], UNREACHABLE) from None
+
+    def next_event(self, timeout: float) -> dict[str, Any] | None:
+        from hangar.client import DaemonUnreachable
+
+        try:
+            return self.client.next_event(timeout=timeout)
+        except DaemonUnreachable as exc:
+            raise CliError(str(exc).splitlines()[0], UNREACHABLE) from None
 
     def close(self) -> None:
         self.client.close()

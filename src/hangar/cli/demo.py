@@ -124,9 +124,8 @@ def demo(keep: bool, as_json: bool, workspace: str | None) -> None:
                 )
                 if t["work_dir"]:
                     click.echo("\n" + _git(Path(t["work_dir"]), "log", "--oneline", "-3").rstrip())
-            d.call("daemon/shutdown")
-        _wait_gone(home / "daemon.pid")
     finally:
+        _stop_daemon(home)
         if keep:
             click.echo(f"\nsandbox kept: {sandbox}  (AINB_HANGAR_HOME={home})", file=out)
         else:
@@ -135,7 +134,18 @@ def demo(keep: bool, as_json: bool, workspace: str | None) -> None:
         raise click.exceptions.Exit(ERROR)
 
 
-def _wait_gone(pid_file: Path, timeout_s: float = 15.0) -> None:
+def _stop_daemon(home: Path, timeout_s: float = 15.0) -> None:
+    """The sandbox's private daemon never outlives the demo, even on Ctrl-C or an error."""
+    from hangar.cli.common import Daemon
+
+    pid_file = home / "daemon.pid"
+    if not pid_file.exists():
+        return
+    try:
+        with Daemon(autostart=False) as d:
+            d.call("daemon/shutdown")
+    except CliError:
+        pass
     deadline = time.monotonic() + timeout_s
     while pid_file.exists() and time.monotonic() < deadline:
         time.sleep(0.05)

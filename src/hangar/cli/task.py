@@ -20,6 +20,7 @@ from hangar.cli.common import (
 from hangar.cli.errors import ERROR, CliError
 
 TERMINAL = {"done", "failed", "cancelled"}
+PAGE = 500
 LANES = {
     "agent": ("▌", "green"),
     "thinking": ("*", "magenta"),
@@ -41,7 +42,13 @@ def task() -> None:
     type=click.Choice(["queued", "dispatched", "running", "done", "failed", "cancelled"]),
 )
 @click.option("--issue", "issue_id", help="Only tasks of this issue.")
-@click.option("--limit", type=click.IntRange(1), help="At most this many, newest first.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 10_000),
+    default=1000,
+    show_default=True,
+    help="At most this many, newest first.",
+)
 @common_options
 def list_(
     status_: str | None,
@@ -140,18 +147,20 @@ def follow(d: Daemon, workspace: str | None, task_id: str, *, as_json: bool, tai
 
     def drain() -> str:
         nonlocal last
-        res = d.call(
-            "hangar/task_messages",
-            {"workspace_id": workspace, "task_id": task_id, "after_seq": last},
-        )
-        for m in res["messages"]:
-            last = m["seq"]
-            click.echo(json.dumps(m)) if as_json else print_message(m)
-        return str(res["status"])
+        while True:  # page through: a long transcript never has to fit in one reply
+            res = d.call(
+                "hangar/task_messages",
+                {"workspace_id": workspace, "task_id": task_id, "after_seq": last, "limit": PAGE},
+            )
+            for m in res["messages"]:
+                last = m["seq"]
+                click.echo(json.dumps(m)) if as_json else print_message(m)
+            if len(res["messages"]) < PAGE:
+                return str(res["status"])
 
     status_now = drain()
     while tail and status_now not in TERMINAL:
-        ev = d.client.next_event(timeout=1.0)
+        ev = d.next_event(timeout=1.0)
         if ev is None or ev.get("task_id") == task_id:
             status_now = drain()
     return status_now

@@ -20,6 +20,11 @@ async def _serve(config: DaemonConfig) -> int:
     except AlreadyRunning as exc:
         print(f"hangar daemon: already running ({exc})", file=sys.stderr)
         return 0
+    except Exception as exc:  # one clear line; the traceback goes to the log
+        print(f"hangar daemon: cannot start: {exc}", file=sys.stderr)
+        if daemon.log is not None:
+            daemon.log.exception("daemon failed to start", error=str(exc))
+        return 1
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         loop.add_signal_handler(sig, daemon.request_stop)

@@ -22,6 +22,8 @@ from hangar.daemon.observability import configure_logging, get_logger
 from hangar.daemon.server import RpcServer
 from hangar.store import Store
 
+MAX_SOCKET_PATH = 107  # sun_path is 108 bytes with the terminating NUL
+
 
 def _secure_dir(path: Path) -> None:
     path.mkdir(parents=True, exist_ok=True)
@@ -57,6 +59,11 @@ class Daemon:
         self._stop.set()
 
     async def start(self) -> None:
+        if len(str(self.paths.socket).encode()) > MAX_SOCKET_PATH:
+            raise ValueError(
+                f"socket path {self.paths.socket} is longer than unix sockets allow "
+                f"({MAX_SOCKET_PATH} bytes); set AINB_HANGAR_HOME to a shorter directory"
+            )
         _secure_dir(self.paths.root)
         _secure_dir(self.paths.logs)
         self._lock.acquire()  # raises AlreadyRunning
@@ -108,7 +115,7 @@ class Daemon:
         self.log.info("daemon stopping")
         if self.server is not None:
             await self.server.stop()
-        await self.dispatcher.shutdown()
+        await self.dispatcher.shutdown(self._loops[0] if self._loops else None)
         for t in self._loops:
             t.cancel()
         for t in self._loops:

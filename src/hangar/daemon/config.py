@@ -88,7 +88,11 @@ def load_env_policy(paths: HangarPaths) -> EnvPolicy:
         return EnvPolicy(allow=tuple(DEFAULT_ALLOW))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
-    allow = data.get("env", {}).get("allow")
+    section = data.get("env", {})
+    allow = section.get("allow") if isinstance(section, dict) else None
     if not isinstance(allow, list) or not all(isinstance(k, str) for k in allow):
         raise ConfigError(f"{path}: [env].allow must be a list of strings")
-    return EnvPolicy(allow=tuple(allow))
+    try:
+        return EnvPolicy.from_keys(allow)  # validates each key; deny-family keys refused
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from None

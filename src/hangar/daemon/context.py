@@ -12,8 +12,8 @@ from hangar.core.env_policy import EnvPolicy
 from hangar.core.paths import HangarPaths
 from hangar.daemon.bus import EventBus
 from hangar.daemon.throughput import ThroughputRing
-from hangar.proto.events import Event, IssueUpdated
-from hangar.proto.rows import AgentRow, WorkspaceRow
+from hangar.proto.events import Event, IssueUpdated, TaskFinished, TaskQueued
+from hangar.proto.rows import AgentRow, TaskRow, WorkspaceRow
 from hangar.store import Store
 
 DEFAULT_INACTIVITY_MS = 30 * 60 * 1000
@@ -33,6 +33,8 @@ class DaemonContext:
     default_inactivity_ms: int = DEFAULT_INACTIVITY_MS
     default_max_runtime_ms: int = DEFAULT_MAX_RUNTIME_MS
     kill_grace_s: float = 3.0
+    #: provisioning (worktree checkout, spawn) must finish within this
+    setup_timeout_s: float = 600.0
     throughput: ThroughputRing = field(default_factory=ThroughputRing)
     dispatcher_wake: Callable[[], None] = lambda: None
     #: agents and workspaces never change identity, so the hot path reads them once
@@ -57,6 +59,27 @@ class DaemonContext:
 
     def publish(self, workspace_id: str, event: Event) -> None:
         self.bus.publish(workspace_id, event)
+
+    def announce_finished(
+        self, workspace_id: str, task_id: str, status: str, reason: str | None
+    ) -> None:
+        """A task reached a terminal state: count it and tell subscribers."""
+        now = self.clock.now_ms()
+        result = {"done": "success", "cancelled": "cancelled"}.get(status, "failure")
+        self.throughput.record(now, success=status == "done")
+        self.publish(
+            workspace_id,
+            TaskFinished(
+                task_id=task_id, result=result, status=status, failure_reason=reason, ended_at=now
+            ),
+        )
+
+    def announce_queued(self, task: TaskRow) -> None:
+        self.publish(
+            task.workspace_id,
+            TaskQueued(task_id=task.id, issue_id=task.issue_id, agent_id=task.agent_id),
+        )
+        self.dispatcher_wake()
 
     async def announce_issue(self, workspace_id: str, issue_id: str | None) -> None:
         """The lifecycle moves issue state too (in_progress, done, open): tell subscribers."""

@@ -51,6 +51,11 @@ class Dispatcher:
             task = await self.ctx.store.task_claim(self._runtime_ids)
             if task is None:
                 return
+            if self._stopping:
+                return  # claimed while shutting down: boot recovery requeues it
+            if task.id in self.runners:  # never two runners for one task
+                self.ctx.log.error("claimed a task that is already running", task_id=task.id)
+                continue
             runner = TaskRunner(self.ctx, task)
             self.runners[task.id] = runner
             t = asyncio.create_task(self._run(runner), name=f"task-{task.id}")
@@ -60,8 +65,11 @@ class Dispatcher:
     async def _run(self, runner: TaskRunner) -> None:
         try:
             await runner.run()
+        except Exception as exc:  # the runner already tried hard to finalize; log and move on
+            self.ctx.log.exception("runner failed", task_id=runner.task.id, error=str(exc))
         finally:
-            self.runners.pop(runner.task.id, None)
+            if self.runners.get(runner.task.id) is runner:
+                del self.runners[runner.task.id]
             self.wake()  # a slot is free
 
     def kill(self, task_id: str, reason: KillReason) -> bool:
@@ -71,10 +79,14 @@ class Dispatcher:
         runner.kill(reason)
         return True
 
-    async def shutdown(self) -> None:
+    async def shutdown(self, loop_task: asyncio.Task[None] | None = None) -> None:
         """Stop claiming; kill every running agent group and let each runner finalize."""
         self._stopping = True
         self._wake.set()
+        if loop_task is not None:  # no claim may be in flight once the kill pass starts
+            loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await loop_task
         for runner in list(self.runners.values()):
             runner.kill(KillReason.SHUTDOWN)
         if self._runner_tasks:

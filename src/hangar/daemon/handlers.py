@@ -6,6 +6,7 @@ an id from another workspace gets exactly the answer a missing id gets."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import shutil
 import time
@@ -14,19 +15,23 @@ from typing import TYPE_CHECKING, Any
 
 from hangar import __version__
 from hangar.core import names
-from hangar.core.fsm import FinalizeOutcome, TaskStatus, UnknownState
+from hangar.core.fsm import FinalizeOutcome, TaskStatus, UnknownState, parse_status
 from hangar.daemon import git
 from hangar.daemon.providers import get_provider
 from hangar.daemon.runner import KillReason
 from hangar.proto import api, methods
 from hangar.proto import jsonrpc as rpc
-from hangar.proto.events import IssueCreated, IssueUpdated, TaskFinished, TaskQueued
+from hangar.proto.events import IssueCreated, IssueUpdated
 from hangar.proto.rows import ActorRow, AgentRow, TaskRow, WorkspaceRow
-from hangar.store.errors import Conflict, InvalidTransition, NotFound
+from hangar.store.errors import Conflict, InvalidTransition, InvalidValue, NotFound
 
 if TYPE_CHECKING:
     from hangar.daemon.app import Daemon
     from hangar.daemon.server import Connection
+
+
+#: prompts travel in argv for some CLIs, and Linux caps one argv string at 128 KiB
+MAX_DESCRIPTION_BYTES = 100 * 1024
 
 
 def not_found(kind: str, ident: str) -> rpc.RpcError:
@@ -37,9 +42,37 @@ def invalid(message: str) -> rpc.RpcError:
     return rpc.RpcError(rpc.INVALID_PARAMS, message)
 
 
+def _page(limit: int | None, *, default: int, maximum: int) -> int:
+    """Replies must fit a frame (16 MiB): lists are paged, never unbounded."""
+    if limit is None:
+        return default
+    if not 1 <= limit <= maximum:
+        raise invalid(f"limit must be between 1 and {maximum}")
+    return limit
+
+
 def _refusal(outcome: FinalizeOutcome, verb: str, task_id: str) -> rpc.RpcError:
     found = outcome.found.value if outcome.found else "missing"
     return invalid(f"cannot {verb} task {task_id}: it is {found}")
+
+
+def _translating(fn: Any) -> Any:
+    """Store and domain errors become the JSON-RPC errors a client can act on."""
+
+    @functools.wraps(fn)
+    async def wrapper(conn: Connection, params: Any) -> Any:
+        try:
+            return await fn(conn, params)
+        except NotFound as exc:
+            raise rpc.RpcError(rpc.NOT_FOUND, str(exc)) from None
+        except Conflict as exc:
+            raise rpc.RpcError(rpc.CONFLICT, str(exc)) from None
+        except (InvalidValue, UnknownState, ValueError) as exc:
+            raise invalid(str(exc)) from None
+        except InvalidTransition as exc:
+            raise invalid(str(exc)) from None
+
+    return wrapper
 
 
 class Handlers:
@@ -50,6 +83,9 @@ class Handlers:
         self._owner_refs: dict[str, str] = {}
 
     def table(self) -> dict[str, tuple[type[Any] | None, Any]]:
+        return {name: (params, _translating(fn)) for name, (params, fn) in self._table().items()}
+
+    def _table(self) -> dict[str, tuple[type[Any] | None, Any]]:
         return {
             methods.PING: (api.Empty, self.ping),
             methods.WORKSPACE_LIST: (api.Empty, self.workspace_list),
@@ -149,11 +185,16 @@ class Handlers:
         self, conn: Connection, p: api.IssueCreateParams
     ) -> api.IssueCreateResult:
         ws = await self._workspace(p.workspace_id)
-        try:
-            names.validate_title(p.title)
-            names.validate_priority(p.priority)
-        except ValueError as exc:
-            raise invalid(str(exc)) from None
+        names.validate_title(p.title)
+        names.validate_priority(p.priority)
+        if p.description is not None:
+            if len(p.description.encode()) > MAX_DESCRIPTION_BYTES:
+                raise invalid(
+                    f"description is over {MAX_DESCRIPTION_BYTES // 1024} KiB; put long "
+                    "material in a file in the repository and point to it"
+                )
+            if "\x00" in p.description:
+                raise invalid("description contains a NUL byte")
         repo = await self._checked_repo(p.repo_path)
         agent = await self._agent(ws, p.assign) if p.assign else None
         owner = self._owner_refs.get(ws.id)
@@ -173,10 +214,7 @@ class Handlers:
             raise rpc.RpcError(rpc.CONFLICT, str(exc)) from None
         self.d.ctx.publish(ws.id, IssueCreated(issue=issue))
         if task is not None:
-            self.d.ctx.publish(
-                ws.id, TaskQueued(task_id=task.id, issue_id=issue.id, agent_id=task.agent_id)
-            )
-            self.d.dispatcher.wake()
+            self.d.ctx.announce_queued(task)
         return api.IssueCreateResult(issue=issue, task=task)
 
     async def issue_update(self, conn: Connection, p: api.IssueUpdateParams) -> Any:
@@ -282,9 +320,8 @@ class Handlers:
                 TaskStatus(p.status)
             except ValueError:
                 raise invalid(f"unknown task status {p.status!r}") from None
-        tasks = await self.store.task_list(
-            ws.id, status=p.status, issue_id=p.issue_id, limit=p.limit
-        )
+        limit = _page(p.limit, default=1000, maximum=10_000)
+        tasks = await self.store.task_list(ws.id, status=p.status, issue_id=p.issue_id, limit=limit)
         return api.TasksListResult(tasks=tasks)
 
     async def task_get(self, conn: Connection, p: api.TaskIdParams) -> api.TaskDetail:
@@ -299,7 +336,8 @@ class Handlers:
     ) -> api.TaskMessagesResult:
         ws = await self._workspace(p.workspace_id)
         task = await self._task(ws, p.task_id)
-        rows = await self.store.messages_list(ws.id, task.id, after_seq=p.after_seq, limit=p.limit)
+        limit = _page(p.limit, default=1000, maximum=5000)
+        rows = await self.store.messages_list(ws.id, task.id, after_seq=p.after_seq, limit=limit)
         return api.TaskMessagesResult(messages=rows, status=task.status)
 
     async def task_cancel(self, conn: Connection, p: api.TaskIdParams) -> TaskRow:
@@ -310,18 +348,7 @@ class Handlers:
             raise _refusal(outcome, "cancel", task.id)
         if outcome.wrote:
             self.d.dispatcher.kill(task.id, KillReason.CANCEL)
-            now = self.d.ctx.clock.now_ms()
-            self.d.ctx.throughput.record(now, success=False)
-            self.d.ctx.publish(
-                ws.id,
-                TaskFinished(
-                    task_id=task.id,
-                    result="cancelled",
-                    status="cancelled",
-                    failure_reason="user_cancel",
-                    ended_at=now,
-                ),
-            )
+            self.d.ctx.announce_finished(ws.id, task.id, "cancelled", "user_cancel")
             await self.d.ctx.announce_issue(ws.id, task.issue_id)
             self.d.dispatcher.wake()
         return await self._task(ws, task.id)
@@ -335,27 +362,26 @@ class Handlers:
             raise _refusal(exc.outcome, "retry", task.id) from None
         except Conflict as exc:
             raise rpc.RpcError(rpc.CONFLICT, str(exc)) from None
-        self.d.ctx.publish(
-            ws.id, TaskQueued(task_id=child.id, issue_id=child.issue_id, agent_id=child.agent_id)
-        )
-        self.d.dispatcher.wake()
+        self.d.ctx.announce_queued(child)
         return child
 
     async def task_transition(self, conn: Connection, p: api.TaskTransitionParams) -> Any:
+        """A board move. A person may cancel (→ cancelled) or re-queue a finished failure
+        (→ queued, a retry); every other edge belongs to the daemon, which supervises the
+        agent process behind it, so moving a row under it is refused."""
         ws = await self._workspace(p.workspace_id)
-        try:
-            target = TaskStatus(p.to_status)
-        except ValueError:
-            raise invalid(str(UnknownState(p.to_status))) from None
-        if target is TaskStatus.CANCELLED:
-            await self.task_cancel(conn, api.TaskIdParams(workspace_id=ws.id, task_id=p.task_id))
-            return {}
+        target = parse_status(p.to_status)  # UnknownState → -32602
         task = await self._task(ws, p.task_id)
-        outcome = await self.store.task_transition(ws.id, task.id, target)
-        if not outcome.ok:
-            raise invalid(f"illegal transition {task.status} -> {target.value}")
-        self.d.dispatcher.wake()
-        return {}
+        if target is TaskStatus.CANCELLED:
+            await self.task_cancel(conn, api.TaskIdParams(workspace_id=ws.id, task_id=task.id))
+            return {}
+        if target is TaskStatus.QUEUED and task.status in ("failed", "cancelled"):
+            await self.task_retry(conn, api.TaskIdParams(workspace_id=ws.id, task_id=task.id))
+            return {}
+        raise invalid(
+            f"illegal transition {task.status} -> {target.value}: only cancel, or re-queue "
+            "a failed or cancelled task, can be done by hand"
+        )
 
     # -- health --------------------------------------------------------------------------
     async def health(self, conn: Connection, p: api.Empty) -> api.HealthSnapshot:

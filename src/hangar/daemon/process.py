@@ -96,3 +96,41 @@ def group_alive(pgid: int) -> bool:
     except (ProcessLookupError, PermissionError):
         return False
     return True
+
+
+async def wait_leader_exit(proc: asyncio.subprocess.Process) -> None:
+    """Return when the group leader itself has exited.
+
+    ``proc.wait()`` on Python 3.11 also waits for the stdout/stderr pipes to close, which
+    never happens while a background child the agent left behind still holds them. A pidfd
+    becomes readable on the leader's exit alone."""
+    if proc.returncode is not None:
+        return
+    try:
+        fd = os.pidfd_open(proc.pid)
+    except OSError:  # already reaped (it exited) or no pidfd support: poll instead
+        while proc.returncode is None and group_alive(proc.pid) and _is_running(proc.pid):
+            await asyncio.sleep(0.05)
+        return
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+
+    def readable() -> None:
+        if not done.done():
+            done.set_result(None)
+
+    loop.add_reader(fd, readable)
+    try:
+        await done
+    finally:
+        loop.remove_reader(fd)
+        os.close(fd)
+
+
+def _is_running(pid: int) -> bool:
+    """False once ``pid`` is gone or a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False

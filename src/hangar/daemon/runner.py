@@ -9,10 +9,10 @@ import enum
 import json
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from hangar.core.durations import format_duration
 from hangar.core.env_policy import EnvPolicy, apply_policy
@@ -23,7 +23,7 @@ from hangar.daemon import git, process
 from hangar.daemon.context import DaemonContext
 from hangar.daemon.providers import AgentConfig, Outcome, get_provider
 from hangar.daemon.transcript import TranscriptSink
-from hangar.proto.events import TaskFinished, TaskProgress, TaskQueued, TaskStarted
+from hangar.proto.events import TaskProgress, TaskStarted
 from hangar.proto.rows import AgentRow, IssueRow, TaskRow, TaskUsageRow
 
 STDERR_TAIL_CHARS = 4000
@@ -85,6 +85,9 @@ class TaskRunner:
             await self._run()
         except Exception as exc:  # never let one task take the claim loop down
             self.log.exception("runner crashed", error=str(exc))
+            if self._proc is not None and self._proc.returncode is None:
+                with contextlib.suppress(Exception):  # never leave an agent unsupervised
+                    await process.terminate_group(self._proc, grace_s=0.5)
             await self._finalize_failure(FailureReason.UNKNOWN, f"internal error: {exc}")
 
     async def _run(self) -> None:
@@ -97,7 +100,9 @@ class TaskRunner:
         issue = await store.issue_get(task.workspace_id, task.issue_id) if task.issue_id else None
         task_root = self.ctx.paths.task_root(workspace.slug, short_id(task.id))
         try:
-            workdir = await self._provision(task_root, agent, issue)
+            workdir = await asyncio.wait_for(
+                self._provision(task_root, agent, issue), self.ctx.setup_timeout_s
+            )
             provider = get_provider(agent.provider)
             config = AgentConfig(
                 provider=agent.provider,
@@ -109,6 +114,10 @@ class TaskRunner:
                 workdir=str(workdir),
             )
             launch = provider.launch(config)
+        except TimeoutError:
+            limit = format_duration(int(self.ctx.setup_timeout_s * 1000))
+            await self._finalize_failure(FailureReason.SPAWN_ERROR, f"setup took over {limit}")
+            return
         except (ProvisionError, git.GitError, ValueError) as exc:
             await self._finalize_failure(FailureReason.SPAWN_ERROR, str(exc))
             return
@@ -118,25 +127,25 @@ class TaskRunner:
         env = self._child_env(workspace.slug, launch.env)
         try:
             proc = await process.spawn(launch.argv, cwd=workdir, env=env, stdin_data=launch.stdin)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: a NUL byte in argv or env
             exe = launch.argv[0] if launch.argv else "?"
+            detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             await self._finalize_failure(
-                FailureReason.SPAWN_ERROR, f"cannot start agent {exe!r}: {exc.strerror or exc}"
+                FailureReason.SPAWN_ERROR, f"cannot start agent {exe!r}: {detail}"
             )
             return
         self._proc = proc
         started = await store.task_start(task.id, work_dir=str(workdir))
-        if not started.ok:  # cancelled between claim and spawn: the row already says so
+        if not started.wrote:  # cancelled meanwhile, or somebody else started it
             self.log.info("start refused; killing agent", found=str(started.found))
             await process.terminate_group(proc, grace_s=0.5)
-            self.ctx.dispatcher_wake()
             return
         now = self.ctx.clock.now_ms()
         self.ctx.publish(task.workspace_id, TaskStarted(task_id=task.id, started_at=now))
-        await self.ctx.announce_issue(task.workspace_id, task.issue_id)
         _write_meta(task_root, task.id, proc.pid, now)
         self.log.info("task started", pid=proc.pid, argv0=launch.argv[0], workdir=str(workdir))
-        await self._supervise(proc, provider.parser(), agent, launch.stdin, task_root)
+        await self.ctx.announce_issue(task.workspace_id, task.issue_id)
+        await self._supervise(proc, provider.parser(agent.model), agent, launch.stdin, task_root)
 
     async def _provision(self, task_root: Path, agent: AgentRow, issue: IssueRow | None) -> Path:
         workdir = task_root / "workdir"
@@ -145,8 +154,9 @@ class TaskRunner:
         repo = (issue.repo_path if issue else None) or agent.repo_path
         if repo:
             top = await git.toplevel(Path(repo))
-            if not workdir.exists():
-                await git.add_worktree(top, workdir, f"hangar/task/{short_id(self.task.id)}")
+            if workdir.exists():
+                raise ProvisionError(f"{workdir} already exists; refusing to reuse it")
+            await git.add_worktree(top, workdir, f"hangar/task/{short_id(self.task.id)}")
         else:
             workdir.mkdir(exist_ok=True)
         return workdir
@@ -178,9 +188,12 @@ class TaskRunner:
             task.id,
             self.ctx.store.messages_append,
             lambda ev: self.ctx.publish(task.workspace_id, ev),
+            self.log,
         )
-        raw_log = open(task_root / "logs" / f"{agent.provider}.jsonl", "ab")  # noqa: SIM115
         started = time.monotonic()
+        inactivity = self._inactivity_ms / 1000
+        max_runtime = (agent.max_runtime_ms or self.ctx.default_max_runtime_ms) / 1000
+        raw_log = open(task_root / "logs" / f"{agent.provider}.jsonl", "ab")  # noqa: SIM115
 
         async def feed_stdin() -> None:
             assert proc.stdin is not None
@@ -189,13 +202,25 @@ class TaskRunner:
                 await proc.stdin.drain()
                 proc.stdin.close()
 
+        def on_line(text: str) -> None:
+            for msg in parser.feed(text):
+                sink.add(str(msg.kind), msg.body)
+                if str(msg.kind) == "tool_call":
+                    streams.tool_calls += 1
+                    elapsed = int((time.monotonic() - started) * 1000)
+                    self.ctx.publish(
+                        task.workspace_id,
+                        TaskProgress(
+                            task_id=task.id, tool_calls=streams.tool_calls, elapsed_ms=elapsed
+                        ),
+                    )
+
         async def read_stdout() -> None:
             assert proc.stdout is not None
             while True:
                 try:
                     line = await proc.stdout.readline()
-                except ValueError:  # a line beyond the 16 MiB limit: drop it, keep going
-                    await proc.stdout.read(process.STREAM_LIMIT)
+                except ValueError:  # over the 16 MiB line limit: asyncio dropped it already
                     continue
                 if not line:
                     return
@@ -203,22 +228,14 @@ class TaskRunner:
                 raw_log.write(line)  # persisted before parsing: a crash still leaves it
                 text = line.decode("utf-8", errors="replace").rstrip("\r\n")
                 streams.stdout_tail = clip_tail(streams.stdout_tail + text + "\n", 64_000)
-                for msg in parser.feed(text):
-                    sink.add(str(msg.kind), msg.body)
-                    if str(msg.kind) == "tool_call":
-                        streams.tool_calls += 1
-                        self.ctx.publish(
-                            task.workspace_id,
-                            TaskProgress(
-                                task_id=task.id,
-                                tool_calls=streams.tool_calls,
-                                elapsed_ms=int((time.monotonic() - started) * 1000),
-                            ),
-                        )
-                sid = parser.session_id
-                if sid and sid != self._pinned_session:
-                    self._pinned_session = sid
-                    await self.ctx.store.task_pin_session(task.id, sid)
+                try:  # one bad line or a store hiccup must not stop the draining
+                    on_line(text)
+                    sid = parser.session_id
+                    if sid and sid != self._pinned_session:
+                        self._pinned_session = sid
+                        await self.ctx.store.task_pin_session(task.id, sid)
+                except Exception as exc:
+                    self.log.warning("transcript line not processed", error=str(exc))
 
         async def read_stderr() -> None:
             assert proc.stderr is not None
@@ -229,9 +246,6 @@ class TaskRunner:
                 streams.last_output = time.monotonic()
                 text = chunk.decode("utf-8", errors="replace")
                 streams.stderr_tail = clip_tail(streams.stderr_tail + text, STDERR_TAIL_CHARS)
-
-        inactivity = self._inactivity_ms / 1000
-        max_runtime = (agent.max_runtime_ms or self.ctx.default_max_runtime_ms) / 1000
 
         async def watchdog() -> None:
             while True:
@@ -250,26 +264,32 @@ class TaskRunner:
         if proc.stdin is not None:
             io.append(asyncio.create_task(feed_stdin()))
         dog = asyncio.create_task(watchdog())
-        exited = asyncio.create_task(proc.wait())
+        # the leader's own exit, not the end of its pipes: a background child it left
+        # behind may hold them open indefinitely
+        exited = asyncio.create_task(process.wait_leader_exit(proc))
         killed = asyncio.create_task(self._killed.wait())
         try:
             await asyncio.wait({exited, killed}, return_when=asyncio.FIRST_COMPLETED)
-            if self._killed.is_set() and proc.returncode is None:
+            dog.cancel()
+            kill_reason = self._kill_reason if not exited.done() else None
+            if kill_reason is not None:
                 await process.terminate_group(proc, grace_s=self.ctx.kill_grace_s)
             else:
-                # the leader exited: reap whatever it left behind in its group
-                process.kill_group(proc.pid)
-            await proc.wait()
-            # streams end when every holder of the pipes is gone
+                process.kill_group(proc.pid)  # reap whatever the leader left in its group
             with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(proc.wait(), 10.0)
+            with contextlib.suppress(TimeoutError):  # pipes end once their holders are gone
                 await asyncio.wait_for(asyncio.gather(*io, return_exceptions=True), 5.0)
         finally:
             for t in (*io, dog, killed, exited):
                 t.cancel()
-            await sink.close()
-            raw_log.close()
+            try:
+                await sink.close()
+            finally:
+                raw_log.close()
         exit_code = proc.returncode if proc.returncode is not None else -1
-        if self._kill_reason is not None:
+        if kill_reason is not None:
+            self._kill_reason = kill_reason
             await self._finalize_killed(exit_code, streams)
             return
         outcome: Outcome = parser.finish(exit_code, streams.stderr_tail)
@@ -279,21 +299,19 @@ class TaskRunner:
     async def _finalize_outcome(self, outcome: Outcome, streams: _Streams) -> None:
         store, task = self.ctx.store, self.task
         if outcome.usage:
-            await store.usage_set(
-                task.id,
-                [
-                    TaskUsageRow(
-                        task_id=task.id,
-                        model=u.model,
-                        input_tokens=u.input_tokens,
-                        output_tokens=u.output_tokens,
-                        cache_read_tokens=u.cache_read_tokens,
-                        cache_creation_tokens=u.cache_creation_tokens,
-                        cost_usd=u.cost_usd,
-                    )
-                    for u in outcome.usage
-                ],
-            )
+            rows = [
+                TaskUsageRow(
+                    task_id=task.id,
+                    model=u.model,
+                    input_tokens=u.input_tokens,
+                    output_tokens=u.output_tokens,
+                    cache_read_tokens=u.cache_read_tokens,
+                    cache_creation_tokens=u.cache_creation_tokens,
+                    cost_usd=u.cost_usd,
+                )
+                for u in outcome.usage
+            ]
+            await _persist(lambda: store.usage_set(task.id, rows))
         content = outcome.result_text or clip_tail(streams.stdout_tail, CONTENT_TAIL_CHARS)
         result = TaskResult(
             content=content,
@@ -302,14 +320,16 @@ class TaskRunner:
             error=outcome.error,
         ).to_dict()
         if outcome.succeeded:
-            done = await store.task_complete(task.id, result=result, session_id=outcome.session_id)
+            done = await _persist(
+                lambda: store.task_complete(task.id, result=result, session_id=outcome.session_id)
+            )
             if done.wrote:
-                self._announce("success", "done", None)
+                self._announce("done", None)
                 await self.ctx.announce_issue(task.workspace_id, task.issue_id)
             return
         reason = outcome.failure_reason or FailureReason.UNKNOWN
         if outcome.error:
-            await store.messages_append(task.id, [("error", outcome.error)])
+            await _persist(lambda: store.messages_append(task.id, [("error", outcome.error or "")]))
         await self._fail(reason, result, outcome.session_id)
 
     async def _finalize_killed(self, exit_code: int | None, streams: _Streams | None) -> None:
@@ -325,45 +345,51 @@ class TaskRunner:
             fr, msg = FailureReason.TIMEOUT, "exceeded the agent's max runtime"
         content = clip_tail(streams.stdout_tail, CONTENT_TAIL_CHARS) if streams else ""
         result = TaskResult(content=content, exit_code=exit_code, error=msg).to_dict()
-        await self.ctx.store.messages_append(self.task.id, [("error", msg)])
+        await _persist(lambda: self.ctx.store.messages_append(self.task.id, [("error", msg)]))
         await self._fail(fr, result, self._pinned_session)
 
     async def _finalize_failure(self, reason: FailureReason, message: str) -> None:
         self.log.warning("task failed before it ran", reason=str(reason), error=message)
-        await self.ctx.store.messages_append(self.task.id, [("error", message)])
+        await _persist(lambda: self.ctx.store.messages_append(self.task.id, [("error", message)]))
         result = TaskResult(content="", error=message).to_dict()
         await self._fail(reason, result, None)
 
     async def _fail(
         self, reason: FailureReason, result: dict[str, Any] | None, session_id: str | None
     ) -> None:
-        outcome, child = await self.ctx.store.task_fail(
-            self.task.id, reason=reason, result=result, session_id=session_id
+        outcome, child = await _persist(
+            lambda: self.ctx.store.task_fail(
+                self.task.id, reason=reason, result=result, session_id=session_id
+            )
         )
         if outcome.wrote:
-            self._announce("failure", "failed", str(reason))
+            self._announce("failed", str(reason))
             await self.ctx.announce_issue(self.task.workspace_id, self.task.issue_id)
         if child is not None:
             self.log.info("retry queued", child_id=child.id, attempt=child.attempt)
-            self.ctx.publish(
-                child.workspace_id,
-                TaskQueued(task_id=child.id, issue_id=child.issue_id, agent_id=child.agent_id),
-            )
+            self.ctx.announce_queued(child)
 
-    def _announce(self, result: str, status: str, reason: str | None) -> None:
-        now = self.ctx.clock.now_ms()
-        self.ctx.throughput.record(now, success=result == "success")
+    def _announce(self, status: str, reason: str | None) -> None:
         self.log.info("task finished", status=status, failure_reason=reason)
-        self.ctx.publish(
-            self.task.workspace_id,
-            TaskFinished(
-                task_id=self.task.id,
-                result=result,
-                status=status,
-                failure_reason=reason,
-                ended_at=now,
-            ),
-        )
+        self.ctx.announce_finished(self.task.workspace_id, self.task.id, status, reason)
+
+
+T = TypeVar("T")
+
+
+async def _persist(write: Callable[[], Awaitable[T]], attempts: int = 4) -> T:
+    """A terminal write must land: a transient store error is retried with backoff, so a
+    task is not left running (and holding its agent's slot) because of one hiccup."""
+    delay = 0.2
+    for attempt in range(1, attempts + 1):
+        try:
+            return await write()
+        except Exception:
+            if attempt == attempts:
+                raise
+            await asyncio.sleep(delay)
+            delay *= 4
+    raise AssertionError("unreachable")
 
 
 def _write_meta(task_root: Path, task_id: str, pid: int, started_at: int) -> None:

@@ -40,6 +40,7 @@ class Connection:
         self.writer = writer
         self.outbox: asyncio.Queue[bytes | None] = asyncio.Queue(OUTBOX_LIMIT)
         self.authenticated = False
+        self.closed = False
         self.subscription: Any = None  # hangar.daemon.bus.Subscription
         self._pump: asyncio.Task[None] | None = None
 
@@ -56,6 +57,9 @@ class Connection:
             await self.writer.drain()
 
     def attach_subscription(self, sub: Any) -> None:
+        if self.closed:  # the client left while its subscribe was in flight
+            sub.close()
+            return
         if self.subscription is not None:
             self.subscription.close()
             if self._pump:
@@ -70,6 +74,7 @@ class Connection:
         self._pump = asyncio.create_task(pump())
 
     def close(self) -> None:
+        self.closed = True
         if self.subscription is not None:
             self.subscription.close()
         if self._pump:

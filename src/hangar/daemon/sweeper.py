@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 from pathlib import Path
 
@@ -11,7 +10,6 @@ from hangar.core.ids import short_id
 from hangar.daemon import process
 from hangar.daemon.context import DaemonContext
 from hangar.daemon.runner import read_meta
-from hangar.proto.events import TaskFinished, TaskQueued
 
 SWEEP_INTERVAL_S = 30.0
 HEARTBEAT_INTERVAL_S = 15.0
@@ -23,6 +21,11 @@ async def sweep_loop(ctx: DaemonContext, interval_s: float = SWEEP_INTERVAL_S) -
             report = await ctx.store.sweep()
             if report.total:
                 ctx.log.info("sweep", **report.as_dict())
+                for task in report.failed:
+                    ctx.announce_finished(task.workspace_id, task.id, "failed", "timeout")
+                    await ctx.announce_issue(task.workspace_id, task.issue_id)
+                for child in report.children:
+                    ctx.announce_queued(child)
                 ctx.dispatcher_wake()
         except Exception as exc:
             ctx.log.exception("sweep failed", error=str(exc))
@@ -31,8 +34,10 @@ async def sweep_loop(ctx: DaemonContext, interval_s: float = SWEEP_INTERVAL_S) -
 
 async def heartbeat_loop(ctx: DaemonContext, interval_s: float = HEARTBEAT_INTERVAL_S) -> None:
     while True:
-        with contextlib.suppress(Exception):
+        try:
             await ctx.store.runtimes_heartbeat(ctx.daemon_id)
+        except Exception as exc:  # missed beats make our runtimes look gone: say so
+            ctx.log.warning("heartbeat failed", error=str(exc))
         await asyncio.sleep(interval_s)
 
 
@@ -65,7 +70,6 @@ async def recover(ctx: DaemonContext) -> None:
         return
     report = await ctx.store.recover_runtimes([r.id for r in runtimes])
     slugs = {w.id: w.slug for w in await ctx.store.workspace_list()}
-    now = ctx.clock.now_ms()
     for task in report.failed:
         root = ctx.paths.task_root(slugs.get(task.workspace_id, "_"), short_id(task.id))
         meta = read_meta(root)
@@ -74,21 +78,9 @@ async def recover(ctx: DaemonContext) -> None:
         if ours and _agent_group_still_ours(pgid, task.id):  # type: ignore[arg-type]
             process.kill_group(pgid)  # type: ignore[arg-type]
             ctx.log.warning("reaped orphaned agent group", pgid=pgid, task_id=task.id)
-        ctx.publish(
-            task.workspace_id,
-            TaskFinished(
-                task_id=task.id,
-                result="failure",
-                status="failed",
-                failure_reason="runtime_recovery",
-                ended_at=now,
-            ),
-        )
+        ctx.announce_finished(task.workspace_id, task.id, "failed", "runtime_recovery")
     for child in report.children:
-        ctx.publish(
-            child.workspace_id,
-            TaskQueued(task_id=child.id, issue_id=child.issue_id, agent_id=child.agent_id),
-        )
+        ctx.announce_queued(child)
     if report.failed or report.requeued:
         ctx.log.warning(
             "recovered tasks from a previous run",

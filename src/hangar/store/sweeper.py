@@ -120,9 +120,18 @@ async def sweep(
     timeout = {"failure_reason": FailureReason.TIMEOUT.value, "finished_at": now}
     s = _S
 
+    # Dispatched and running rows belong to a daemon. While its runtime is alive that daemon
+    # supervises them itself (setup deadline, watchdogs); a sweep from here would requeue a
+    # task it is still provisioning and so run it twice. Only orphans are swept.
+    rt = agent_runtime
+    alive = exists().where(
+        rt.c.id == s.c.runtime_id,
+        rt.c.status != "offline",
+        rt.c.last_seen_at >= now - runtime_offline_ms,
+    )
     queued = await _move(conn, _Q, _F, s.c.created_at < now - queued_ttl_ms, timeout, batch)
     dispatched_dead = await _move(
-        conn, _D, _F, s.c.dispatched_at < now - dispatched_ttl_ms, timeout, batch
+        conn, _D, _F, and_(s.c.dispatched_at < now - dispatched_ttl_ms, ~alive), timeout, batch
     )
     # Past the reclaim window but within the TTL and never started: give it back.
     stale = or_(
@@ -133,15 +142,9 @@ async def sweep(
         ),
     )
     requeued = await _move(
-        conn, _D, _Q, and_(s.c.started_at.is_(None), stale), {"dispatched_at": None}, batch
+        conn, _D, _Q, and_(s.c.started_at.is_(None), stale, ~alive), {"dispatched_at": None}, batch
     )
     # A long run is only killed when nobody is left to finish it: its runtime is gone.
-    rt = agent_runtime
-    alive = exists().where(
-        rt.c.id == s.c.runtime_id,
-        rt.c.status != "offline",
-        rt.c.last_seen_at >= now - runtime_offline_ms,
-    )
     running = await _move(
         conn, _R, _F, and_(s.c.started_at < now - running_ttl_ms, ~alive), timeout, batch
     )
