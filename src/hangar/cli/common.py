@@ -35,6 +35,13 @@ def common_options(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _one_line(exc: Any) -> str:
+    """The summary, plus the daemon's own last word when it died starting up."""
+    detail = [ln for ln in (getattr(exc, "detail", "") or "").splitlines() if ln.strip()]
+    summary = getattr(exc, "summary", None) or str(exc).splitlines()[0]
+    return f"{summary} ({detail[-1].strip()})" if detail else summary
+
+
 class Daemon:
     """A connection to the daemon for one command; starts the daemon when needed."""
 
@@ -46,7 +53,7 @@ class Daemon:
         try:
             self.client = SyncClient.connect(self.paths, autostart=autostart)
         except DaemonUnreachable as exc:
-            raise CliError(str(exc).splitlines()[0], UNREACHABLE) from None
+            raise CliError(_one_line(exc), UNREACHABLE) from None
         except RemoteError as exc:  # e.g. the token file no longer matches the daemon
             raise CliError(f"the daemon refused us: {exc.message}", ERROR) from None
 
@@ -61,7 +68,7 @@ class Daemon:
             code = NOT_FOUND if exc.code == _NOT_FOUND_CODE else ERROR
             raise CliError(exc.message, code) from None
         except DaemonUnreachable as exc:
-            raise CliError(str(exc).splitlines()[0], UNREACHABLE) from None
+            raise CliError(_one_line(exc), UNREACHABLE) from None
 
     def next_event(self, timeout: float) -> dict[str, Any] | None:
         from hangar.client import DaemonUnreachable
@@ -69,7 +76,7 @@ class Daemon:
         try:
             return self.client.next_event(timeout=timeout)
         except DaemonUnreachable as exc:
-            raise CliError(str(exc).splitlines()[0], UNREACHABLE) from None
+            raise CliError(_one_line(exc), UNREACHABLE) from None
 
     def close(self) -> None:
         self.client.close()
