@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from hangar.core.failures import EX_TEMPFAIL, FailureReason
+from hangar.core.pr_url import find_pr_url_in
 
 BODY_LIMIT = 8192
 """Transcript bodies (tool results, agent text) are clipped to this many characters."""
@@ -313,3 +314,32 @@ def get_provider(name: str) -> Provider:
         known = ", ".join(PROVIDER_NAMES)
         raise ValueError(f"unknown agent provider {name!r} (known: {known})")
     return provider
+
+
+class JsonLinesParser:
+    """What the structured parsers share: tolerant line decoding (a bad line never breaks a
+    run), the session id pinned as soon as it appears, and PR-URL candidates kept in the
+    order they were seen (the last one wins)."""
+
+    def __init__(self) -> None:
+        self._session_id: str | None = None
+        self._pr_texts: list[str] = []
+
+    @property
+    def session_id(self) -> str | None:
+        return self._session_id
+
+    def feed(self, line: str) -> list[Message]:
+        obj = parse_json_object(line)
+        if obj is None:
+            return []
+        try:
+            return self._handle(obj)
+        except Exception:  # a last guard: a malformed line must never break the run
+            return []
+
+    def _handle(self, obj: dict[str, Any]) -> list[Message]:
+        raise NotImplementedError
+
+    def _pr_url(self, result_text: str | None) -> str | None:
+        return find_pr_url_in([*self._pr_texts, result_text or ""])

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from hangar.core.failures import FailureReason
-from hangar.core.pr_url import find_pr_url
 from hangar.daemon.providers.base import (
     AgentConfig,
+    JsonLinesParser,
     LaunchSpec,
     Message,
     MessageKind,
@@ -20,7 +20,6 @@ from hangar.daemon.providers.base import (
     as_str,
     clip,
     exit_code_outcome,
-    parse_json_object,
     render_tool_call,
 )
 
@@ -63,27 +62,13 @@ def tool_result_text(content: object) -> str:
     return "\n".join(parts)
 
 
-class ClaudeParser:
+class ClaudeParser(JsonLinesParser):
     """Parses Claude Code stream-json (§2.3) and decides the outcome (§2.5)."""
 
     def __init__(self, model: str | None = None) -> None:
-        self._session_id: str | None = None
+        super().__init__()
         self._model: str | None = model
         self._result: dict[str, Any] | None = None
-        self._pr_texts: list[str] = []
-
-    @property
-    def session_id(self) -> str | None:
-        return self._session_id
-
-    def feed(self, line: str) -> list[Message]:
-        obj = parse_json_object(line)
-        if obj is None:
-            return []
-        try:
-            return self._handle(obj)
-        except Exception:  # a last guard: a malformed line must never break the run
-            return []
 
     def _handle(self, obj: dict[str, Any]) -> list[Message]:
         if self._session_id is None:
@@ -195,14 +180,6 @@ class ClaudeParser:
                 cost_usd=total_cost,
             )
         ]
-
-    def _pr_url(self, result_text: str | None) -> str | None:
-        found: str | None = None
-        for text in [*self._pr_texts, result_text or ""]:
-            url = find_pr_url(text)
-            if url:
-                found = url
-        return found
 
     def finish(self, exit_code: int, stderr_tail: str) -> Outcome:
         result = self._result

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from hangar.core.failures import FailureReason
-from hangar.core.pr_url import find_pr_url
 from hangar.daemon.providers.base import (
     AgentConfig,
+    JsonLinesParser,
     LaunchSpec,
     Message,
     MessageKind,
@@ -25,7 +25,6 @@ from hangar.daemon.providers.base import (
     clip,
     compact_input,
     exit_code_outcome,
-    parse_json_object,
     render_tool_call,
 )
 
@@ -75,11 +74,11 @@ def _mcp_result_text(item: dict[str, Any]) -> str:
     return compact_input(result)
 
 
-class CodexParser:
+class CodexParser(JsonLinesParser):
     """Parses ``codex exec --json`` events (§3.2) and decides the outcome (§3.3)."""
 
     def __init__(self, model: str | None = None) -> None:
-        self._session_id: str | None = None
+        super().__init__()
         self._model = model
         self._started: set[str] = set()
         self._last_agent_message: str | None = None
@@ -90,20 +89,6 @@ class CodexParser:
         self._input = 0
         self._cached = 0
         self._output = 0
-        self._pr_texts: list[str] = []
-
-    @property
-    def session_id(self) -> str | None:
-        return self._session_id
-
-    def feed(self, line: str) -> list[Message]:
-        obj = parse_json_object(line)
-        if obj is None:
-            return []
-        try:
-            return self._handle(obj)
-        except Exception:  # a last guard: a malformed line must never break the run
-            return []
 
     def _handle(self, obj: dict[str, Any]) -> list[Message]:
         kind = obj.get("type")
@@ -215,20 +200,12 @@ class CodexParser:
             )
         ]
 
-    def _pr_url(self) -> str | None:
-        found: str | None = None
-        for text in [*self._pr_texts, self._last_agent_message or ""]:
-            url = find_pr_url(text)
-            if url:
-                found = url
-        return found
-
     def finish(self, exit_code: int, stderr_tail: str) -> Outcome:
         common: dict[str, Any] = {
             "result_text": self._last_agent_message,
             "session_id": self._session_id,
             "usage": self._usage(),
-            "pr_url": self._pr_url(),
+            "pr_url": self._pr_url(self._last_agent_message),
             "exit_code": exit_code,
         }
         if self._stream_error is not None or self._turn_state == "failed":

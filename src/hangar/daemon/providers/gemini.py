@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from hangar.core.failures import FailureReason
-from hangar.core.pr_url import find_pr_url
 from hangar.daemon.providers.base import (
     ERROR_TAIL_LIMIT,
     AgentConfig,
+    JsonLinesParser,
     LaunchSpec,
     Message,
     MessageKind,
@@ -25,7 +25,6 @@ from hangar.daemon.providers.base import (
     clip,
     compact_input,
     exit_code_outcome,
-    parse_json_object,
     render_tool_call,
     tail,
 )
@@ -65,29 +64,15 @@ def _error_message(value: object) -> str | None:
     return None
 
 
-class GeminiParser:
+class GeminiParser(JsonLinesParser):
     """Parses Gemini CLI stream-json (§4.2) and decides the outcome."""
 
     def __init__(self, model: str | None = None) -> None:
-        self._session_id: str | None = None
+        super().__init__()
         self._model = model
         self._run: list[str] = []  # the current contiguous run of assistant deltas
         self._texts: list[str] = []  # finished assistant runs
         self._result: dict[str, Any] | None = None
-        self._pr_texts: list[str] = []
-
-    @property
-    def session_id(self) -> str | None:
-        return self._session_id
-
-    def feed(self, line: str) -> list[Message]:
-        obj = parse_json_object(line)
-        if obj is None:
-            return []
-        try:
-            return self._handle(obj)
-        except Exception:  # a last guard: a malformed line must never break the run
-            return []
 
     def _flush(self) -> list[Message]:
         if not self._run:
@@ -182,14 +167,6 @@ class GeminiParser:
                 cost_usd=None,
             )
         ]
-
-    def _pr_url(self, result_text: str | None) -> str | None:
-        found: str | None = None
-        for text in [*self._pr_texts, result_text or ""]:
-            url = find_pr_url(text)
-            if url:
-                found = url
-        return found
 
     def finish(self, exit_code: int, stderr_tail: str) -> Outcome:
         result_text = self._result_text()
