@@ -41,6 +41,7 @@ def start(as_json: bool, workspace: str | None) -> None:
 def stop(timeout: float, as_json: bool, workspace: str | None) -> None:
     """Stop the daemon; running agents are stopped and their tasks retried on next start."""
     from hangar.cli.common import Daemon
+    from hangar.client.autostart import process_running
 
     try:
         d = Daemon(autostart=False)
@@ -61,11 +62,9 @@ def stop(timeout: float, as_json: bool, workspace: str | None) -> None:
                 raise
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not process_running(pid):
             break
-        time.sleep(0.05)
+        time.sleep(0.02)
     else:
         raise CliError(f"daemon (pid {pid}) did not stop within {timeout:.0f}s")
     if as_json:

@@ -201,19 +201,25 @@ def _other_daemon_alive(paths: HangarPaths, our_child: int) -> bool:
             pid = int(pid_file.read_text().split()[0])
         except (OSError, ValueError, IndexError):
             continue
-        if pid != our_child and pid > 0 and _alive(pid):
+        if pid != our_child and pid > 0 and process_running(pid):
             return True
     return False
 
 
-def _alive(pid: int) -> bool:
+def process_running(pid: int) -> bool:
+    """Alive and not a zombie: an exited daemon whose parent has not reaped it yet (a
+    container's init may take its time) has stopped all the same."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True  # no /proc (macOS): kill(0) is all we have
 
 
 def _reap() -> None:
