@@ -49,7 +49,3 @@ class EventBus:
 
     def has_subscribers(self, workspace_id: str) -> bool:
         return bool(self._subs.get(workspace_id))
-
-    @property
-    def subscriber_count(self) -> int:
-        return sum(len(s) for s in self._subs.values())

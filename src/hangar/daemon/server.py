@@ -11,6 +11,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from hangar.proto import jsonrpc, methods
 from hangar.proto.framing import FrameError, encode_frame, read_frame
 
@@ -207,8 +209,6 @@ class RpcServer:
         return True
 
     async def _dispatch(self, conn: Connection, req: Any) -> None:
-        import msgspec
-
         entry = self.handlers.get(req.method)
         if entry is None:
             conn.send(
@@ -222,7 +222,7 @@ class RpcServer:
             raw = req.params if req.params is not None else {}
             params = msgspec.convert(raw, params_type) if params_type is not None else raw
             result = await handler(conn, params)
-            conn.send(jsonrpc.encode_result(req.id, msgspec.to_builtins(result)))
+            conn.send(jsonrpc.encode_result(req.id, result))  # msgspec encodes Structs as-is
         except msgspec.ValidationError as exc:
             conn.send(
                 jsonrpc.encode_error(req.id, jsonrpc.INVALID_PARAMS, f"invalid params: {exc}")

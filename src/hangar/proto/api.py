@@ -3,8 +3,6 @@ clear -32602 instead of a silently ignored option."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
 from hangar.proto.rows import (
@@ -171,7 +169,3 @@ class DaemonHealthSnapshot(Result, kw_only=True):
     #: 60 one-second buckets, oldest first
     success_ring: list[int]
     failure_ring: list[int]
-
-
-def to_builtins(value: Any) -> Any:
-    return msgspec.to_builtins(value)
