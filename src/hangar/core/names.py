@@ -18,14 +18,18 @@ def _require_str(value: object, what: str) -> str:
     return value
 
 
-def validate_slug(s: str) -> str:
-    """Workspace slug: 1-40 of a-z, 0-9 and '-', starting and ending with a letter or digit."""
-    if _SLUG.fullmatch(_require_str(s, "slug")) is None:
+def _slug_rule(s: str, what: str) -> str:
+    if _SLUG.fullmatch(_require_str(s, what)) is None:
         raise ValueError(
-            f"invalid slug {s!r}: use 1-40 lowercase letters, digits or hyphens, "
+            f"invalid {what} {s!r}: use 1-40 lowercase letters, digits or hyphens, "
             "starting and ending with a letter or digit"
         )
     return s
+
+
+def validate_slug(s: str) -> str:
+    """Workspace slug: 1-40 of a-z, 0-9 and '-', starting and ending with a letter or digit."""
+    return _slug_rule(s, "slug")
 
 
 def validate_agent_name(s: str) -> str:
@@ -39,11 +43,7 @@ def validate_agent_name(s: str) -> str:
 
 def validate_session_name(s: str) -> str:
     """Slug rule, minus the names the session CLI uses as verbs (contract.md §18)."""
-    if _SLUG.fullmatch(_require_str(s, "session name")) is None:
-        raise ValueError(
-            f"invalid session name {s!r}: use 1-40 lowercase letters, digits or hyphens, "
-            "starting and ending with a letter or digit"
-        )
+    _slug_rule(s, "session name")
     if s in RESERVED_SESSION_NAMES:
         reserved = ", ".join(sorted(RESERVED_SESSION_NAMES))
         raise ValueError(f"session name {s!r} is reserved ({reserved})")

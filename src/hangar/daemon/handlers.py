@@ -404,15 +404,13 @@ class Handlers:
         ws = await self._workspace(p.workspace_id)
         runtimes = await self.store.runtimes_list(ws.id)
         success, failure = self.d.ctx.throughput.snapshot(self.d.ctx.clock.now_ms())
-        active = await self.store.task_list(ws.id, status="running")
-        dispatched = await self.store.task_list(ws.id, status="dispatched")
-        queued = await self.store.task_list(ws.id, status="queued")
+        counts = await self.store.task_status_counts(ws.id)
         return api.DaemonHealthSnapshot(
             runtimes=runtimes,
             slots_total=self.d.dispatcher.slots,
             slots_used=self.d.dispatcher.slots_used,
-            concurrent_tasks=len(active) + len(dispatched),
-            queued_tasks=len(queued),
+            concurrent_tasks=counts["dispatched"] + counts["running"],
+            queued_tasks=counts["queued"],
             success_ring=success,
             failure_ring=failure,
         )

@@ -335,6 +335,11 @@ class Store:
                 conn, workspace_id, status=status, issue_id=issue_id, limit=limit
             )
 
+    async def task_status_counts(self, workspace_id: str) -> dict[str, int]:
+        """Tasks per status in one workspace: what a health pane needs, without the rows."""
+        async with self._read() as conn:
+            return await tasks.status_counts(conn, workspace_id)
+
     async def task_pending_count(self, runtime_ids: Sequence[str]) -> int:
         """Tasks of these runtimes that are pending in the FSM sense: queued or dispatched."""
         async with self._read() as conn:

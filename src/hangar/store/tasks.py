@@ -499,6 +499,18 @@ async def list_for_workspace(
     return [task_row(m) for m in (await conn.execute(stmt)).mappings()]
 
 
+async def status_counts(conn: AsyncConnection, workspace_id: str) -> dict[str, int]:
+    """How many of the workspace's tasks sit in each status (absent statuses count 0)."""
+    rows = await conn.execute(
+        select(_T.c.status, func.count())
+        .where(_T.c.workspace_id == workspace_id)
+        .group_by(_T.c.status)
+    )
+    counts = dict.fromkeys((s.value for s in TaskStatus), 0)
+    counts.update({str(status): int(n) for status, n in rows})
+    return counts
+
+
 async def pending_count(conn: AsyncConnection, runtime_ids: Sequence[str]) -> int:
     if not runtime_ids:
         return 0
