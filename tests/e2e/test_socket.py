@@ -206,3 +206,22 @@ def test_events_stream_to_subscribers(up: Hangar) -> None:
     assert seen.count("issue_updated") >= 1
     final = _read(raw.sock)["params"]
     assert final["event"] == "issue_updated" and final["issue"]["state"] == "done"
+
+
+def test_daemon_health_reports_slots_load_and_throughput(up: Hangar) -> None:
+    up.json("agent", "create", "--name", "busy", "--provider", "command", "--command", "sleep 30")
+    up.json("agent", "create", "--name", "quick", "--provider", "command", "--command", "true")
+    running = up.assign("busy", "long")["task"]["id"]
+    up.wait_status(running, {"running"})
+    waiting = up.assign("busy", "waits for the slot")["task"]["id"]
+    up.wait_done(up.assign("quick")["task"]["id"])
+    raw = Raw(up)
+    raw.hello()
+    health = raw.call("hangar/daemon_health", {"workspace_id": "default"})["result"]
+    assert health["slots_used"] == 1 and health["slots_total"] >= 1
+    assert health["concurrent_tasks"] == 1 and health["queued_tasks"] == 1
+    assert sum(health["success_ring"]) == 1 and sum(health["failure_ring"]) == 0
+    assert len(health["success_ring"]) == len(health["failure_ring"]) == 60
+    assert {r["provider"] for r in health["runtimes"]} == {"command"}
+    for task_id in (waiting, running):
+        up.run("task", "cancel", task_id)

@@ -104,3 +104,25 @@ async def test_a_running_issue_agent_pair_is_not_claimed_twice(world: World) -> 
     await s.task_complete(first.id, result={}, session_id=None)
     claimed = await s.task_claim([world.runtime.id])
     assert claimed is not None and claimed.id == follow_up.id
+
+
+async def test_status_counts_are_per_workspace_and_cover_every_status(world: World) -> None:
+    s, ws = world.store, world.ws.id
+    agent = await s.agent_create(
+        ws, name="counted", runtime_id=world.runtime.id, max_concurrent_tasks=9
+    )
+    made = [await s.task_enqueue(ws, agent_id=agent.id) for _ in range(4)]
+    await advance(s, ws, made[0].id, "running")
+    await advance(s, ws, made[1].id, "dispatched")
+    await s.task_cancel(ws, made[2].id)
+    counts = await s.task_status_counts(ws)
+    assert counts == {
+        "queued": 1,
+        "dispatched": 1,
+        "running": 1,
+        "done": 0,
+        "failed": 0,
+        "cancelled": 1,
+    }
+    other = await s.workspace_create("elsewhere", "Elsewhere")
+    assert set((await s.task_status_counts(other.id)).values()) == {0}
