@@ -17,42 +17,18 @@ import asyncio
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-from hangar.client import AsyncClient
-from hangar.core.paths import HangarPaths
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = (len(ordered) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+from common import percentile, start_daemon  # bench/ is on sys.path when run
 
 
 async def run(args: argparse.Namespace, home: Path, env: dict[str, str]) -> dict[str, float]:
-    daemon = subprocess.Popen(  # noqa: ASYNC220 - started once, before any timing
-        [sys.executable, "-m", "hangar.daemon"],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=open(home / "daemon.err", "w"),  # noqa: SIM115
-    )
-    paths = HangarPaths(home)
+    daemon, client = await start_daemon(home, env)
     try:
-        deadline = time.monotonic() + 30
-        while not (paths.socket.exists() and paths.token.exists()):
-            if daemon.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit((home / "daemon.err").read_text() or "daemon did not start")
-            await asyncio.sleep(0.02)
-        client = await AsyncClient.connect(paths, autostart=False)
         await client.call(
             "hangar/agent_create",
             {

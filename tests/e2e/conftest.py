@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,8 +18,13 @@ def hangar(hangar_home: Path, database_url: str, tmp_path: Path) -> Iterator[Han
     if not database_url.startswith("sqlite"):
         env["HANGAR_DATABASE_URL"] = database_url
     env["HANGAR_KILL_GRACE"] = "1s"
+    # the daemon lists tmux sessions at boot: never on the user's (or CI's) own server
+    tmux_dir = tempfile.mkdtemp(prefix="tx-", dir="/tmp")
+    env["TMUX_TMPDIR"] = tmux_dir
+    env.pop("TMUX", None)
     h = Hangar(home=hangar_home, env=env, tmp=tmp_path)
     try:
         yield h
     finally:
         h.stop()
+        shutil.rmtree(tmux_dir, ignore_errors=True)

@@ -76,7 +76,7 @@ def _child_pid(hangar: Hangar, task_id: str) -> int:
 
 
 def test_inactivity_timeout_kills_the_whole_process_group(hangar: Hangar) -> None:
-    hangar.agent("hang-bot", "claude", "hang", "--inactivity-timeout", "2s")
+    hangar.agent("hang-bot", "claude", "hang", "--inactivity-timeout", "5s")
     task_id = hangar.assign("hang-bot")["task"]["id"]
     child = _child_pid(hangar, task_id)
     assert pid_alive(child)

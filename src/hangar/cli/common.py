@@ -13,8 +13,6 @@ from hangar.cli.errors import ERROR, NOT_FOUND, UNREACHABLE, USAGE, CliError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_NOT_FOUND_CODE = -32010
-
 
 def common_options(fn: F) -> F:
     """--json and --workspace on every command."""
@@ -35,13 +33,6 @@ def common_options(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _one_line(exc: Any) -> str:
-    """The summary, plus the daemon's own last word when it died starting up."""
-    detail = [ln for ln in (getattr(exc, "detail", "") or "").splitlines() if ln.strip()]
-    summary = getattr(exc, "summary", None) or str(exc).splitlines()[0]
-    return f"{summary} ({detail[-1].strip()})" if detail else summary
-
-
 class Daemon:
     """A connection to the daemon for one command; starts the daemon when needed."""
 
@@ -53,22 +44,23 @@ class Daemon:
         try:
             self.client = SyncClient.connect(self.paths, autostart=autostart)
         except DaemonUnreachable as exc:
-            raise CliError(_one_line(exc), UNREACHABLE) from None
+            raise CliError(exc.brief, UNREACHABLE) from None
         except RemoteError as exc:  # e.g. the token file no longer matches the daemon
             raise CliError(f"the daemon refused us: {exc.message}", ERROR) from None
 
     def call(self, method: str, params: dict[str, Any] | None = None) -> Any:
         from hangar.client import DaemonUnreachable, RemoteError
+        from hangar.proto import jsonrpc
 
         try:
             return self.client.call(
                 method, {k: v for k, v in (params or {}).items() if v is not None}
             )
         except RemoteError as exc:
-            code = NOT_FOUND if exc.code == _NOT_FOUND_CODE else ERROR
+            code = NOT_FOUND if exc.code == jsonrpc.NOT_FOUND else ERROR
             raise CliError(exc.message, code) from None
         except DaemonUnreachable as exc:
-            raise CliError(_one_line(exc), UNREACHABLE) from None
+            raise CliError(exc.brief, UNREACHABLE) from None
 
     def next_event(self, timeout: float) -> dict[str, Any] | None:
         from hangar.client import DaemonUnreachable
@@ -76,7 +68,7 @@ class Daemon:
         try:
             return self.client.next_event(timeout=timeout)
         except DaemonUnreachable as exc:
-            raise CliError(_one_line(exc), UNREACHABLE) from None
+            raise CliError(exc.brief, UNREACHABLE) from None
 
     def close(self) -> None:
         self.client.close()

@@ -35,18 +35,20 @@ def format_record(rec: dict[str, Any]) -> str:
     return click.style(line, fg=COLORS.get(level))
 
 
-def _passes(rec: dict[str, Any], min_level: int) -> bool:
-    lvl = str(rec.get("level", "info"))
-    return LEVELS.index(lvl) >= min_level if lvl in LEVELS else True
-
-
-def _emit(line: str, min_level: int, as_json: bool) -> None:
+def _record(line: str, min_level: int) -> dict[str, Any] | None:
+    """The line's record if it is one at ``min_level`` or above (unknown levels pass)."""
     try:
         rec = json.loads(line)
     except ValueError:
-        return
-    if isinstance(rec, dict) and _passes(rec, min_level):
-        click.echo(json.dumps(rec) if as_json else format_record(rec))
+        return None
+    if not isinstance(rec, dict):
+        return None
+    lvl = str(rec.get("level", "info"))
+    return rec if lvl not in LEVELS or LEVELS.index(lvl) >= min_level else None
+
+
+def _emit(rec: dict[str, Any], as_json: bool) -> None:
+    click.echo(json.dumps(rec) if as_json else format_record(rec))
 
 
 @click.group()
@@ -69,10 +71,12 @@ def tail(follow: bool, lines: int, level: str, as_json: bool, workspace: str | N
     pos = 0
     if path is not None:
         with path.open("r", encoding="utf-8", errors="replace") as fh:
-            recent = deque((ln for ln in fh if _passes_line(ln, min_level)), maxlen=lines)
+            recent = deque(
+                (rec for ln in fh if (rec := _record(ln, min_level)) is not None), maxlen=lines
+            )
             pos = fh.tell()
-        for ln in recent:
-            _emit(ln, min_level, as_json)
+        for rec in recent:
+            _emit(rec, as_json)
     elif not follow:
         click.echo(f"no daemon logs yet in {logs_dir}", err=True)
         return
@@ -87,15 +91,8 @@ def tail(follow: bool, lines: int, level: str, as_json: bool, workspace: str | N
             with path.open("r", encoding="utf-8", errors="replace") as fh:
                 fh.seek(pos)
                 for ln in fh:
-                    _emit(ln, min_level, as_json)
+                    if (rec := _record(ln, min_level)) is not None:
+                        _emit(rec, as_json)
                 pos = fh.tell()
     except KeyboardInterrupt:
         pass
-
-
-def _passes_line(line: str, min_level: int) -> bool:
-    try:
-        rec = json.loads(line)
-    except ValueError:
-        return False
-    return isinstance(rec, dict) and _passes(rec, min_level)

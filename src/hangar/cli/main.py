@@ -21,7 +21,9 @@ _HANGAR_COMMANDS = {
     "issue": ("hangar.cli.issue", "issue", "File work as issues and assign it to agents."),
     "task": ("hangar.cli.task", "task", "Follow, cancel and retry agent runs."),
     "logs": ("hangar.cli.logs", "logs", "Read the daemon's structured logs."),
+    "session": ("hangar.cli.session", "session", "Interactive agents in tmux + git worktrees."),
     "demo": ("hangar.cli.demo", "demo", "Run one issue end to end in a throwaway sandbox."),
+    "mcp": ("hangar.cli.mcp_cmd", "mcp", "Serve the workspace MCP tools over stdio."),
 }
 
 
@@ -79,9 +81,38 @@ def hangar() -> None:
     pass
 
 
+class AinbGroup(LazyGroup):
+    """Names that are not built-in commands resolve to plugin CLI namespaces.
+
+    Only manifests are read (help and lookup never start a plugin)."""
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        cmd = super().get_command(ctx, name)
+        if cmd is None:
+            from hangar.cli.plugins_cmd import namespace_command
+
+            cmd = namespace_command(name, reserved=self._builtin_names(ctx))
+        return cmd
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_commands(ctx, formatter)
+        from hangar.cli.plugins_cmd import namespace_help_rows
+
+        rows = namespace_help_rows(reserved=self._builtin_names(ctx))
+        if rows:
+            with formatter.section("Plugin commands"):
+                formatter.write_dl(rows)
+
+    def _builtin_names(self, ctx: click.Context) -> set[str]:
+        return set(super().list_commands(ctx))
+
+
 @click.group(
-    cls=LazyGroup,
-    lazy={"hangar": ("hangar.cli.main", "hangar", "The Hangar control plane (same as `hangar`).")},
+    cls=AinbGroup,
+    lazy={
+        "hangar": ("hangar.cli.main", "hangar", "The Hangar control plane (same as `hangar`)."),
+        "plugins": ("hangar.cli.plugins_cmd", "plugins", "Discover, check and reload plugins."),
+    },
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.version_option(__version__, prog_name="ainb")

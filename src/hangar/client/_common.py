@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from hangar.client.autostart import unreachable
@@ -11,6 +13,9 @@ from hangar.core.paths import HangarPaths
 from hangar.proto import jsonrpc
 
 MAX_QUEUED_EVENTS = 10_000
+#: connect + autostart + hello. A daemon that dies at boot is reported at once; a slow
+#: one (a loaded machine, a cold bytecode cache) gets this long before we give up on it.
+CONNECT_TIMEOUT_S = 30.0
 """Events kept for a reader that is not keeping up; the oldest are dropped beyond this.
 
 A dropped event heals on the next snapshot (DESIGN: the UI folds events, lists reconcile)."""
@@ -36,20 +41,26 @@ def remaining(deadline: float) -> float:
     return max(0.0, deadline - time.monotonic())
 
 
-def auth_failed(paths: HangarPaths, exc: RemoteError) -> RemoteError:
-    return RemoteError(
-        exc.code,
-        f"the Hangar daemon at {paths.socket} refused the token in {paths.token}: {exc.message}",
-        exc.data,
-        method=exc.method,
-    )
-
-
-def auth_lost(paths: HangarPaths, exc: ConnectionLost) -> ConnectionLost:
-    return ConnectionLost(
-        f"the Hangar daemon at {paths.socket} closed the connection during the handshake "
-        f"({exc.summary}); see {paths.daemon_stderr}"
-    )
+@contextlib.contextmanager
+def handshake_errors(paths: HangarPaths) -> Iterator[None]:
+    """Turn a failed ``auth/hello`` into an error that names the socket and the token file."""
+    try:
+        yield
+    except RemoteError as exc:
+        raise RemoteError(
+            exc.code,
+            f"the Hangar daemon at {paths.socket} refused the token in {paths.token}: "
+            f"{exc.message}",
+            exc.data,
+            method=exc.method,
+        ) from None
+    except ConnectionLost as exc:
+        raise ConnectionLost(
+            f"the Hangar daemon at {paths.socket} closed the connection during the handshake "
+            f"({exc.summary}); see {paths.daemon_stderr}"
+        ) from None
+    except TimeoutError:
+        raise unreachable(paths, "no answer to auth/hello (daemon stuck?)") from None
 
 
 def decode_incoming(body: bytes) -> jsonrpc.Message:
@@ -62,6 +73,11 @@ def decode_incoming(body: bytes) -> jsonrpc.Message:
 
 def remote_error(error: jsonrpc.ErrorObject, method: str = "") -> RemoteError:
     return RemoteError(error.code, error.message, error.data, method=method)
+
+
+def refusal(msg: jsonrpc.Request) -> bytes:
+    """The answer to a request from the daemon: clients serve no methods."""
+    return jsonrpc.encode_error(msg.id, jsonrpc.METHOD_NOT_FOUND, f"method not found: {msg.method}")
 
 
 def event_payload(msg: jsonrpc.Notification, event_method: str) -> dict[str, Any] | None:

@@ -21,7 +21,7 @@ from typing import Any
 
 from hangar.client import _common
 from hangar.client.autostart import describe_connect_error, ensure_daemon, unreachable
-from hangar.client.errors import ConnectionLost, RemoteError
+from hangar.client.errors import ConnectionLost
 from hangar.core.paths import HangarPaths
 from hangar.proto import jsonrpc, methods
 from hangar.proto.framing import FrameError, read_frame, write_frame
@@ -60,7 +60,7 @@ class AsyncClient:
         paths: HangarPaths | None = None,
         *,
         autostart: bool = True,
-        timeout: float = 10.0,
+        timeout: float = _common.CONNECT_TIMEOUT_S,
     ) -> AsyncClient:
         """Connect and authenticate, starting the daemon first if needed (and allowed).
 
@@ -92,16 +92,10 @@ class AsyncClient:
         return client
 
     async def _hello(self, token: str, deadline: float) -> None:
-        try:
+        with _common.handshake_errors(self.paths):
             await self.call(
                 methods.AUTH_HELLO, {"token": token}, timeout=_common.remaining(deadline)
             )
-        except RemoteError as exc:
-            raise _common.auth_failed(self.paths, exc) from None
-        except ConnectionLost as exc:
-            raise _common.auth_lost(self.paths, exc) from None
-        except TimeoutError:
-            raise unreachable(self.paths, "no answer to auth/hello (daemon stuck?)") from None
 
     @property
     def closed(self) -> bool:
@@ -227,11 +221,8 @@ class AsyncClient:
                 self._events.put_nowait(event)
             return
         # the daemon asked us something: we serve no methods
-        reply = jsonrpc.encode_error(
-            msg.id, jsonrpc.METHOD_NOT_FOUND, f"method not found: {msg.method}"
-        )
         async with self._write_lock:
-            await write_frame(self._writer, reply)
+            await write_frame(self._writer, _common.refusal(msg))
 
     def _shutdown(self, lost: ConnectionLost) -> None:
         """Mark the connection dead once: fail waiting calls, end the event stream."""

@@ -21,6 +21,12 @@ class DaemonUnreachable(Exception):
         self.summary = message
         self.detail = detail
 
+    @property
+    def brief(self) -> str:
+        """The summary, plus the daemon's own last word when it died starting up."""
+        lines = [ln.strip() for ln in self.detail.splitlines() if ln.strip()]
+        return f"{self.summary} ({lines[-1]})" if lines else self.summary
+
 
 class ConnectionLost(DaemonUnreachable):
     """The daemon closed the connection (or broke the framing) while we were using it."""

@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from hangar.client import _common
 from hangar.client.autostart import describe_connect_error, ensure_daemon, unreachable
-from hangar.client.errors import ConnectionLost, RemoteError
+from hangar.client.errors import ConnectionLost
 from hangar.core.paths import HangarPaths
 from hangar.proto import jsonrpc, methods
 from hangar.proto.framing import FrameDecoder, FrameError, encode_frame
@@ -66,7 +66,7 @@ class SyncClient:
         paths: HangarPaths | None = None,
         *,
         autostart: bool = True,
-        timeout: float = 10.0,
+        timeout: float = _common.CONNECT_TIMEOUT_S,
         call_timeout: float | None = None,
     ) -> SyncClient:
         """Connect and authenticate, starting the daemon first if needed (and allowed).
@@ -99,14 +99,8 @@ class SyncClient:
         return client
 
     def _hello(self, token: str, deadline: float) -> None:
-        try:
+        with _common.handshake_errors(self.paths):
             self.call(methods.AUTH_HELLO, {"token": token}, timeout=_common.remaining(deadline))
-        except RemoteError as exc:
-            raise _common.auth_failed(self.paths, exc) from None
-        except ConnectionLost as exc:
-            raise _common.auth_lost(self.paths, exc) from None
-        except TimeoutError:
-            raise unreachable(self.paths, "no answer to auth/hello (daemon stuck?)") from None
 
     @property
     def closed(self) -> bool:
@@ -242,10 +236,7 @@ class SyncClient:
                     self.dropped_events += 1
                 self._events.append(event)
         else:  # the daemon asked us something: we serve no methods
-            reply = jsonrpc.encode_error(
-                msg.id, jsonrpc.METHOD_NOT_FOUND, f"method not found: {msg.method}"
-            )
-            self._send(reply, None)
+            self._send(_common.refusal(msg), None)
 
 
 def _dial(paths: HangarPaths, timeout: float) -> socket.socket | str:

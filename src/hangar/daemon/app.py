@@ -20,6 +20,10 @@ from hangar.daemon.handlers import Handlers
 from hangar.daemon.lock import InstanceLock
 from hangar.daemon.observability import configure_logging, get_logger
 from hangar.daemon.server import RpcServer
+from hangar.daemon.session_handlers import SessionHandlers
+from hangar.daemon.sessions.executor import SubprocessExecutor
+from hangar.daemon.sessions.service import SessionService
+from hangar.daemon.sessions.tmux import Tmux
 from hangar.store import Store
 
 MAX_SOCKET_PATH = 107  # sun_path is 108 bytes with the terminating NUL
@@ -50,6 +54,8 @@ class Daemon:
         self.ctx: DaemonContext
         self.dispatcher: Dispatcher
         self.server: RpcServer | None = None
+        self.sessions: SessionService
+        self.session_handlers: SessionHandlers
         self._lock = InstanceLock(self.paths.lock)
         self._stop = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
@@ -86,6 +92,13 @@ class Daemon:
         )
         await self._ensure_token()
         await sweeper.recover(self.ctx)
+        self.sessions = SessionService(
+            self.ctx,
+            Tmux(SubprocessExecutor(), socket_name=self.config.tmux_socket),
+            prefix=self.config.session_prefix,
+        )
+        self.session_handlers = SessionHandlers(store, self.sessions)
+        await self.sessions.reconcile()
         await store.runtimes_heartbeat(self.ctx.daemon_id)
         self.dispatcher = Dispatcher(self.ctx, slots=self.config.slots)
         handlers = Handlers(self)
@@ -98,6 +111,7 @@ class Daemon:
                 sweeper.sweep_loop(self.ctx, self.config.sweep_interval_s), name="sweeper"
             ),
             asyncio.create_task(sweeper.heartbeat_loop(self.ctx), name="heartbeat"),
+            asyncio.create_task(self.sessions.watch(), name="session-watch"),
         ]
         self.log.info(
             "daemon started",

@@ -31,6 +31,10 @@ class DaemonConfig:
     env_policy: EnvPolicy
     log_level: str
     echo_logs: bool
+    #: tmux server for sessions: None = the user's default server (so `tmux attach` just works)
+    tmux_socket: str | None = None
+    #: sessions' tmux prefix when a caller names none; reconciliation logs strays with it
+    session_prefix: str = "harness-"
 
     @classmethod
     def from_env(
@@ -65,6 +69,10 @@ class DaemonConfig:
             env_policy=load_env_policy(paths),
             log_level=level,
             echo_logs=echo_logs,
+            tmux_socket=env.get("HANGAR_TMUX_SOCKET") or None,
+            session_prefix=env.get(
+                "HANGAR_SESSION_PREFIX", env.get("HARNESS_SESSION_PREFIX", "harness-")
+            ),
         )
 
 

@@ -45,10 +45,15 @@ async def toplevel(path: Path) -> Path:
 _repo_locks: dict[str, asyncio.Lock] = {}
 
 
+def repo_lock(repo: Path) -> asyncio.Lock:
+    """One lock per repository for worktree mutations (task runner and sessions alike):
+    concurrent adds race on .git/worktrees bookkeeping."""
+    return _repo_locks.setdefault(str(repo), asyncio.Lock())
+
+
 async def add_worktree(repo: Path, dest: Path, branch: str) -> None:
     """Create ``dest`` as a worktree of ``repo`` on a new ``branch`` from HEAD."""
-    lock = _repo_locks.setdefault(str(repo), asyncio.Lock())
-    async with lock:  # concurrent adds race on .git/worktrees bookkeeping
+    async with repo_lock(repo):
         head = await run_git("-C", str(repo), "rev-parse", "--verify", "HEAD")
         if head.returncode != 0:
             raise GitError(f"{repo} has no commits yet; commit something before assigning work")

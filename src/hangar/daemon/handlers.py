@@ -19,6 +19,7 @@ from hangar.core.fsm import FinalizeOutcome, TaskStatus, UnknownState, parse_sta
 from hangar.daemon import git
 from hangar.daemon.providers import get_provider
 from hangar.daemon.runner import KillReason
+from hangar.daemon.sessions.errors import INVALID_KINDS, SessionError
 from hangar.proto import api, methods
 from hangar.proto import jsonrpc as rpc
 from hangar.proto.events import IssueCreated, IssueUpdated
@@ -28,6 +29,7 @@ from hangar.store.errors import Conflict, InvalidTransition, InvalidValue, NotFo
 if TYPE_CHECKING:
     from hangar.daemon.app import Daemon
     from hangar.daemon.server import Connection
+    from hangar.store import Store
 
 
 #: prompts travel in argv for some CLIs, and Linux caps one argv string at 128 KiB
@@ -40,6 +42,16 @@ def not_found(kind: str, ident: str) -> rpc.RpcError:
 
 def invalid(message: str) -> rpc.RpcError:
     return rpc.RpcError(rpc.INVALID_PARAMS, message)
+
+
+async def resolve_workspace(store: Store, ident: str | None) -> WorkspaceRow:
+    """Slug or id → the row (absent: the default workspace); a missing one is -32010."""
+    if ident is None:
+        return await store.workspace_default()
+    row = await store.workspace_resolve(ident)
+    if row is None:
+        raise not_found("workspace", ident)
+    return row
 
 
 def _page(limit: int | None, *, default: int, maximum: int) -> int:
@@ -56,6 +68,16 @@ def _refusal(outcome: FinalizeOutcome, verb: str, task_id: str) -> rpc.RpcError:
     return invalid(f"cannot {verb} task {task_id}: it is {found}")
 
 
+def _session_error(exc: SessionError) -> rpc.RpcError:
+    if exc.kind == "not_found":
+        code = rpc.NOT_FOUND
+    elif exc.kind in INVALID_KINDS:
+        code = rpc.INVALID_PARAMS
+    else:
+        code = rpc.CONFLICT
+    return rpc.RpcError(code, exc.message, {"kind": exc.kind})
+
+
 def _translating(fn: Any) -> Any:
     """Store and domain errors become the JSON-RPC errors a client can act on."""
 
@@ -63,13 +85,13 @@ def _translating(fn: Any) -> Any:
     async def wrapper(conn: Connection, params: Any) -> Any:
         try:
             return await fn(conn, params)
+        except SessionError as exc:
+            raise _session_error(exc) from None
         except NotFound as exc:
             raise rpc.RpcError(rpc.NOT_FOUND, str(exc)) from None
         except Conflict as exc:
             raise rpc.RpcError(rpc.CONFLICT, str(exc)) from None
-        except (InvalidValue, UnknownState, ValueError) as exc:
-            raise invalid(str(exc)) from None
-        except InvalidTransition as exc:
+        except (InvalidValue, InvalidTransition, UnknownState, ValueError) as exc:
             raise invalid(str(exc)) from None
 
     return wrapper
@@ -83,7 +105,8 @@ class Handlers:
         self._owner_refs: dict[str, str] = {}
 
     def table(self) -> dict[str, tuple[type[Any] | None, Any]]:
-        return {name: (params, _translating(fn)) for name, (params, fn) in self._table().items()}
+        every = {**self._table(), **self.d.session_handlers.table()}
+        return {name: (params, _translating(fn)) for name, (params, fn) in every.items()}
 
     def _table(self) -> dict[str, tuple[type[Any] | None, Any]]:
         return {
@@ -112,12 +135,7 @@ class Handlers:
 
     # -- helpers -------------------------------------------------------------------------
     async def _workspace(self, ident: str | None) -> WorkspaceRow:
-        if ident is None:
-            return await self.store.workspace_default()
-        row = await self.store.workspace_resolve(ident)
-        if row is None:
-            raise not_found("workspace", ident)
-        return row
+        return await resolve_workspace(self.store, ident)
 
     async def _agent(self, ws: WorkspaceRow, ident: str) -> AgentRow:
         agent = await self.store.agent_get(ws.id, ident)

@@ -71,9 +71,7 @@ def kill_group(pgid: int, sig: int = signal.SIGKILL) -> bool:
     """Signal a whole process group; False when it is already gone."""
     try:
         os.killpg(pgid, sig)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
+    except (ProcessLookupError, PermissionError):
         return False
     return True
 
@@ -127,10 +125,71 @@ async def wait_leader_exit(proc: asyncio.subprocess.Process) -> None:
         os.close(fd)
 
 
-def _is_running(pid: int) -> bool:
-    """False once ``pid`` is gone or a zombie."""
+#: A process: its pid and its start time (clock ticks since boot), which tells it apart
+#: from a later process that was given the same pid.
+ProcessId = tuple[int, int]
+_STATE, _SESSION, _STARTTIME = 0, 3, 19  # in /proc/PID/stat, counted after the name
+
+
+def _live_stat(pid: int) -> list[str] | None:
+    """``/proc/PID/stat`` after the command name, or None once ``pid`` is gone or a zombie."""
     try:
         with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+            fields = fh.read().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
-        return False
+        return None
+    return fields if len(fields) > _STARTTIME and fields[_STATE] != "Z" else None
+
+
+def _is_running(pid: int) -> bool:
+    return _live_stat(pid) is not None
+
+
+def session_members(sid: int) -> list[ProcessId]:
+    """Live processes of session ``sid``, from /proc (Linux; elsewhere none are found).
+
+    A tmux pane's process leads its own session; what it starts stays in it, even in other
+    process groups (unless it calls setsid). Only call this while the leader is known to be
+    alive: then no other session can have that id."""
+    found: list[ProcessId] = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            fields = _live_stat(int(entry.name))
+            if fields is not None and fields[_SESSION] == str(sid):
+                found.append((int(entry.name), int(fields[_STARTTIME])))
+    return found
+
+
+def _same_process(member: ProcessId) -> bool:
+    fields = _live_stat(member[0])
+    return fields is not None and int(fields[_STARTTIME]) == member[1]
+
+
+_KILL_SETTLE_S = 2.0
+
+
+async def end_processes(members: list[ProcessId], grace_s: float = 1.0) -> list[int]:
+    """SIGTERM the processes that are still the ones listed (same pid *and* start time),
+    SIGKILL those left after ``grace_s`` and wait for them to go; returns the pids that
+    had to be killed."""
+    left = [m for m in members if _same_process(m)]
+    for pid, _ in left:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = asyncio.get_running_loop().time() + grace_s
+    while left and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.05)
+        left = [m for m in left if _same_process(m)]
+    for pid, _ in left:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    # SIGKILL is delivered when the process is next scheduled, which on a busy machine is
+    # not at once: wait (briefly) so the caller's next step never meets them still running
+    killed, dying = [pid for pid, _ in left], left
+    deadline = asyncio.get_running_loop().time() + _KILL_SETTLE_S
+    while dying and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.02)
+        dying = [m for m in dying if _same_process(m)]
+    return killed

@@ -45,6 +45,9 @@ class Connection:
         self.closed = False
         self.subscription: Any = None  # hangar.daemon.bus.Subscription
         self._pump: asyncio.Task[None] | None = None
+        #: requests being handled: a connection is not idle while one runs (a 10-minute
+        #: wait_idle must get its answer), and they are cancelled when the client leaves
+        self.in_flight: set[asyncio.Task[None]] = set()
 
     def send(self, body: bytes) -> None:
         with contextlib.suppress(asyncio.QueueFull):  # a client that stops reading loses events
@@ -146,6 +149,8 @@ class RpcServer:
             pass
         finally:
             self.connections.discard(conn)
+            for task in list(conn.in_flight):
+                task.cancel()  # nobody is left to read the answer
             conn.close()
             conn.outbox.put_nowait(None) if not conn.outbox.full() else None
             with contextlib.suppress(TimeoutError, ConnectionError):
@@ -157,14 +162,8 @@ class RpcServer:
 
     async def _serve(self, conn: Connection, reader: asyncio.StreamReader) -> None:
         while True:
-            if not conn.authenticated:
-                timeout = AUTH_FIRST_FRAME_TIMEOUT_S
-            elif conn.subscription is not None:
-                timeout = SUBSCRIBED_IDLE_TIMEOUT_S
-            else:
-                timeout = IDLE_TIMEOUT_S
             try:
-                body = await asyncio.wait_for(read_frame(reader), timeout)
+                body = await self._next_frame(conn, reader)
             except TimeoutError:
                 if not conn.authenticated:
                     conn.send(jsonrpc.encode_error(None, jsonrpc.UNAUTHORIZED, "auth timeout"))
@@ -192,6 +191,32 @@ class RpcServer:
             t = asyncio.create_task(self._dispatch(conn, msg))
             self._tasks.add(t)
             t.add_done_callback(self._tasks.discard)
+            conn.in_flight.add(t)
+            t.add_done_callback(conn.in_flight.discard)
+
+    async def _next_frame(self, conn: Connection, reader: asyncio.StreamReader) -> bytes | None:
+        """The next frame; TimeoutError once the connection idles past its limit. A request
+        still being handled keeps the connection alive, and a half-read frame is never
+        abandoned (that would desynchronise the stream)."""
+        read = asyncio.ensure_future(read_frame(reader))
+        try:
+            while True:
+                if not conn.authenticated:
+                    timeout = AUTH_FIRST_FRAME_TIMEOUT_S
+                elif conn.subscription is not None:
+                    timeout = SUBSCRIBED_IDLE_TIMEOUT_S
+                else:
+                    timeout = IDLE_TIMEOUT_S
+                done, _ = await asyncio.wait({read}, timeout=timeout)
+                if done:
+                    return read.result()
+                if not conn.authenticated or not conn.in_flight:
+                    raise TimeoutError
+        finally:
+            if not read.done():
+                read.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await read
 
     def _authenticate(self, conn: Connection, msg: Any) -> bool:
         token = msg.params.get("token") if isinstance(msg.params, dict) else None

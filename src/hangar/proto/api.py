@@ -10,6 +10,7 @@ from hangar.proto.rows import (
     AgentRow,
     IssueRow,
     RuntimeRow,
+    SessionRow,
     TaskMessageRow,
     TaskRow,
     TaskUsageRow,
@@ -27,10 +28,6 @@ class Result(msgspec.Struct, kw_only=True):
 
 class Empty(Params, kw_only=True):
     pass
-
-
-class HelloParams(Params, kw_only=True):
-    token: str
 
 
 class WorkspaceScoped(Params, kw_only=True):
@@ -169,3 +166,119 @@ class DaemonHealthSnapshot(Result, kw_only=True):
     #: 60 one-second buckets, oldest first
     success_ring: list[int]
     failure_ring: list[int]
+
+
+# -- interactive sessions (tmux + worktree) ------------------------------------------------------
+
+
+class SessionRef(WorkspaceScoped, kw_only=True):
+    #: session id, short id or exact name
+    id: str
+
+
+class SessionCreateParams(WorkspaceScoped, kw_only=True):
+    name: str
+    #: absolute path inside a git repository (the client resolves its default)
+    repo_path: str
+    branch: str | None = None
+    base_branch: str | None = None
+    meta: dict[str, str] | None = None
+    #: sent once the agent is ready
+    prompt: str | None = None
+    worktree_root: str | None = None
+    #: agent argv; default ["claude"]
+    command: list[str] | None = None
+    session_prefix: str | None = None
+    max_sessions: int | None = None
+    idle_threshold_ms: int | None = None
+
+
+class SessionListParams(WorkspaceScoped, kw_only=True):
+    include_archived: bool = False
+    #: only sessions of this repository (any path inside it)
+    repo_path: str | None = None
+    #: none | any | all — block until any/all active sessions are idle (or timeout_ms passes)
+    wait_for_idle: str = "none"
+    timeout_ms: int = 600_000
+    threshold_ms: int | None = None
+
+
+class SessionView(Result, kw_only=True):
+    session: SessionRow
+    #: busy | idle | waiting_for_input | exited; present when the list waited or probed
+    state: str | None = None
+
+
+class SessionListResult(Result, kw_only=True):
+    sessions: list[SessionView]
+    timed_out: bool = False
+
+
+class SessionDeleteParams(SessionRef, kw_only=True):
+    confirm: bool = False
+    force: bool = False
+
+
+class SessionArchiveParams(SessionRef, kw_only=True):
+    force: bool = False
+
+
+class SessionResumeParams(SessionRef, kw_only=True):
+    #: the cap of active sessions per repository that the relaunch must respect
+    max_sessions: int | None = None
+
+
+class SessionDeleteResult(Result, kw_only=True):
+    deleted: bool
+    id: str
+
+
+class SessionSendParams(SessionRef, kw_only=True):
+    text: str
+    press_enter: bool = True
+
+
+class SessionSendResult(Result, kw_only=True):
+    sent: bool
+
+
+class SessionReadParams(SessionRef, kw_only=True):
+    lines: int = 200
+    #: return only lines after this many lines of the pane's whole history
+    since_line: int | None = None
+
+
+class SessionReadResult(Result, kw_only=True):
+    content: str
+    captured_at: str
+    #: lines of history seen but the last (it may still grow); pass back as since_line
+    next_line: int | None = None
+    #: tmux trimmed its history past since_line: content is the latest lines instead
+    truncated: bool = False
+
+
+class SessionIdleParams(SessionRef, kw_only=True):
+    threshold_ms: int | None = None
+
+
+class SessionIdleResult(Result, kw_only=True):
+    idle: bool
+    state: str
+    last_changed_at: str
+    elapsed_ms: int
+    threshold_ms: int
+
+
+class SessionWaitIdleParams(SessionRef, kw_only=True):
+    timeout_ms: int = 600_000
+    threshold_ms: int | None = None
+    poll_interval_ms: int = 500
+
+
+class SessionWaitIdleResult(SessionIdleResult, kw_only=True):
+    timed_out: bool
+
+
+class SessionAttachHint(Result, kw_only=True):
+    command: str
+    argv: list[str]

@@ -28,32 +28,18 @@ TASK_MESSAGES = "hangar/task_messages"
 HEALTH = "hangar/health"
 DAEMON_HEALTH = "hangar/daemon_health"
 
+# interactive sessions (tmux + worktree)
+SESSION_CREATE = "hangar/session_create"
+SESSION_LIST = "hangar/session_list"
+SESSION_GET = "hangar/session_get"
+SESSION_SEND = "hangar/session_send"
+SESSION_READ = "hangar/session_read"
+SESSION_IDLE = "hangar/session_idle"
+SESSION_WAIT_IDLE = "hangar/session_wait_idle"
+SESSION_ATTACH_HINT = "hangar/session_attach_hint"
+SESSION_ARCHIVE = "hangar/session_archive"
+SESSION_DELETE = "hangar/session_delete"
+SESSION_RESUME = "hangar/session_resume"
+
 # server → client notification
 EVENT = "hangar/event"
-
-ALL_METHODS = frozenset(
-    {
-        AUTH_HELLO,
-        PING,
-        WORKSPACE_LIST,
-        WORKSPACE_SUBSCRIBE,
-        WORKSPACE_CREATE,
-        WORKSPACE_USE,
-        DAEMON_SHUTDOWN,
-        ISSUES_LIST,
-        ISSUE_GET,
-        ISSUE_CREATE,
-        ISSUE_UPDATE,
-        AGENTS_LIST,
-        AGENT_GET,
-        AGENT_CREATE,
-        TASKS_LIST,
-        TASK_GET,
-        TASK_TRANSITION,
-        TASK_CANCEL,
-        TASK_RETRY,
-        TASK_MESSAGES,
-        HEALTH,
-        DAEMON_HEALTH,
-    }
-)

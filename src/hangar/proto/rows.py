@@ -109,3 +109,30 @@ class TaskUsageRow(Row, kw_only=True):
     cache_read_tokens: int = 0
     cache_creation_tokens: int = 0
     cost_usd: float | None = None
+
+
+class SessionRow(Row, kw_only=True):
+    """An interactive agent session: a git worktree opened in its own tmux session."""
+
+    id: str
+    workspace_id: str
+    name: str
+    #: creating | active | archived | orphaned
+    status: str
+    repo_path: str
+    worktree_path: str
+    branch: str
+    #: the session created its branch (delete removes only branches it created)
+    owns_branch: bool = False
+    base_branch: str | None = None
+    tmux_session: str
+    #: the agent's tmux pane (%N), once launched
+    pane_id: str | None = None
+    command: list[str]
+    #: the agent's own conversation id (Claude: --session-id), used by resume
+    agent_session_id: str | None = None
+    meta: dict[str, str] = msgspec.field(default_factory=dict)
+    idle_threshold_ms: int
+    created_at: int
+    updated_at: int
+    archived_at: int | None = None

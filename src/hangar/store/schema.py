@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     Double,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 
@@ -344,6 +346,42 @@ task_usage = Table(
     PrimaryKeyConstraint("task_id", "model"),
 )
 
+#: creating: reserved while create runs (boot recovery undoes what a crash left behind);
+#: resuming: a cap slot held while resume relaunches (boot recovery makes it orphaned)
+SESSION_STATUSES = ("creating", "resuming", "active", "archived", "orphaned")
+
+agent_session = Table(
+    "agent_session",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("workspace_id", Text, ForeignKey("workspace.id"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("repo_path", Text, nullable=False),
+    Column("worktree_path", Text, nullable=False),
+    Column("branch", Text, nullable=False),
+    #: the session created the branch, so deleting the session may delete it
+    Column("owns_branch", Boolean, nullable=False, server_default=false()),
+    Column("base_branch", Text),
+    Column("tmux_session", Text, nullable=False),
+    #: the agent's pane (%N): targets stay exact even after a person splits the window
+    Column("pane_id", Text),
+    Column("command", Text, nullable=False),  # JSON argv
+    Column("agent_session_id", Text),
+    Column("meta", Text, nullable=False),  # JSON string map
+    Column("idle_threshold_ms", BigInteger, nullable=False),
+    # idle tracking: hash of the last sampled screen and when it last changed
+    Column("last_hash", Text),
+    Column("last_changed_at", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("archived_at", BigInteger),
+    UniqueConstraint("workspace_id", "name"),
+    UniqueConstraint("tmux_session"),
+    UniqueConstraint("worktree_path"),
+    CheckConstraint(_in("status", SESSION_STATUSES), name="status"),
+)
+
 CONTRACT_TABLES = (
     "workspace",
     "user",
@@ -362,4 +400,4 @@ CONTRACT_TABLES = (
     "autopilot",
     "autopilot_run",
 )
-POST_V1_TABLES = ("daemon_socket_token", "setting", "task_message", "task_usage")
+POST_V1_TABLES = ("daemon_socket_token", "setting", "task_message", "task_usage", "agent_session")

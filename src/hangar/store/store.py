@@ -23,6 +23,7 @@ from hangar.proto.rows import (
     AgentRow,
     IssueRow,
     RuntimeRow,
+    SessionRow,
     TaskMessageRow,
     TaskRow,
     TaskUsageRow,
@@ -32,6 +33,7 @@ from hangar.store import (
     agents,
     issues,
     runtimes,
+    sessions,
     settings,
     sweeper,
     tasks,
@@ -317,11 +319,6 @@ class Store:
         async with self._read() as conn:
             return await tasks.get(conn, workspace_id, task_id)
 
-    async def task_get_unscoped(self, task_id: str) -> TaskRow | None:
-        """Daemon-internal (runner, claim loop): never expose to a client call."""
-        async with self._read() as conn:
-            return await tasks.get(conn, None, task_id)
-
     async def task_list(
         self,
         workspace_id: str,
@@ -410,6 +407,71 @@ class Store:
     async def usage_list(self, workspace_id: str, task_id: str) -> list[TaskUsageRow]:
         async with self._read() as conn:
             return await transcript.usage_list(conn, workspace_id, task_id)
+
+    # --- interactive sessions -----------------------------------------------------------
+
+    async def session_create(self, workspace_id: str, **fields: Any) -> SessionRow:
+        async with self._write() as conn:
+            return await sessions.create(conn, self._ctx, workspace_id, **fields)
+
+    async def session_get(self, workspace_id: str, ref: str) -> SessionRow | None:
+        async with self._read() as conn:
+            found = await sessions.find(conn, workspace_id, ref)
+            return None if found is None else sessions.session_row(found)
+
+    async def session_screen(self, workspace_id: str, session_id: str) -> tuple[str | None, int]:
+        """The idle tracker's stored state: (hash of the last screen, when it last changed)."""
+        async with self._read() as conn:
+            found = await sessions.require(conn, workspace_id, session_id)
+            return found["last_hash"], found["last_changed_at"]
+
+    async def session_list(
+        self, workspace_id: str, *, include_archived: bool = False, repo_path: str | None = None
+    ) -> list[SessionRow]:
+        async with self._read() as conn:
+            return await sessions.list_for_workspace(
+                conn, workspace_id, include_archived=include_archived, repo_path=repo_path
+            )
+
+    async def session_list_in_status(self, status: str) -> list[SessionRow]:
+        async with self._read() as conn:
+            return await sessions.list_in_status(conn, status)
+
+    async def session_holder(self, *, tmux_session: str, worktree_path: str) -> SessionRow | None:
+        async with self._read() as conn:
+            return await sessions.holder(
+                conn, tmux_session=tmux_session, worktree_path=worktree_path
+            )
+
+    async def session_set_status_if(self, session_id: str, *, expected: str, status: str) -> bool:
+        async with self._write() as conn:
+            return await sessions.set_status_if(
+                conn, self._ctx, session_id, expected=expected, status=status
+            )
+
+    async def session_tmux_names(self) -> set[str]:
+        async with self._read() as conn:
+            return await sessions.tmux_names(conn)
+
+    async def session_count_live(self, workspace_id: str, repo_path: str) -> int:
+        async with self._read() as conn:
+            return await sessions.count_live(conn, workspace_id, repo_path)
+
+    async def session_patch(self, workspace_id: str, session_id: str, **changes: Any) -> SessionRow:
+        async with self._write() as conn:
+            return await sessions.patch(conn, self._ctx, workspace_id, session_id, **changes)
+
+    async def session_record_screen(
+        self, session_id: str, *, last_hash: str, last_changed_at: int
+    ) -> None:
+        async with self._write() as conn:
+            await sessions.record_screen(
+                conn, session_id, last_hash=last_hash, last_changed_at=last_changed_at
+            )
+
+    async def session_delete(self, workspace_id: str, session_id: str) -> None:
+        async with self._write() as conn:
+            await sessions.delete(conn, workspace_id, session_id)
 
     # --- daemon socket token ------------------------------------------------------------
 

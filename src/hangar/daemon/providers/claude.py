@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from hangar.core.failures import FailureReason
@@ -153,17 +154,7 @@ class ClaudeParser(JsonLinesParser):
                 )
             )
         if len(rows) == 1 and rows[0].cost_usd is None and total_cost is not None:
-            only = rows[0]
-            rows = [
-                Usage(
-                    model=only.model,
-                    input_tokens=only.input_tokens,
-                    output_tokens=only.output_tokens,
-                    cache_read_tokens=only.cache_read_tokens,
-                    cache_creation_tokens=only.cache_creation_tokens,
-                    cost_usd=total_cost,
-                )
-            ]
+            rows = [dataclasses.replace(rows[0], cost_usd=total_cost)]
         if rows:
             return rows
         usage = result.get("usage")

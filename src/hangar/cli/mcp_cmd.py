@@ -1,0 +1,57 @@
+"""hangar mcp [--config PATH]"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+MCP_HELP = """Serve the workspace MCP tools over stdio (for Claude Code and other orchestrators).
+
+Each workspace is a git worktree opened in a named tmux session running an agent; tools:
+workspace_list, workspace_create, workspace_archive, workspace_delete, workspace_send,
+workspace_read, workspace_idle, workspace_wait_idle, workspace_attach_hint,
+workspace_resume, plus hangar_issue_create, hangar_issue_list, hangar_task_list,
+hangar_task_show. The server talks
+to the Hangar daemon (starting it if needed); stdout carries only the protocol.
+
+\b
+Configuration: a JSON file (--config) with these keys, each overridden by its environment
+variables (HANGAR_* wins over the older HARNESS_* name):
+  repoPath         HANGAR_REPO_PATH / HARNESS_REPO_PATH        (default: current directory)
+  worktreeRoot     HANGAR_WORKTREE_ROOT / HARNESS_WORKTREE_ROOT (default: <repo>/../worktrees)
+  claudeCmd        HANGAR_CLAUDE_CMD / HARNESS_CLAUDE_CMD      (default: claude)
+  idleThresholdMs  HANGAR_IDLE_THRESHOLD_MS / HARNESS_...      (default: 5000, > 0)
+  sessionPrefix    HANGAR_SESSION_PREFIX / HARNESS_...         (default: harness-)
+  maxWorkspaces    HANGAR_MAX_WORKSPACES / HARNESS_...         (default: 10, 1-50)
+  workspace        HANGAR_WORKSPACE    Hangar tenant slug      (default: the daemon's default)
+  storePath        accepted and ignored: sessions live in the daemon's store
+The daemon's home is AINB_HANGAR_HOME (default ~/.ainb/hangar).
+
+\b
+Claude Code (.mcp.json in your project):
+  {
+    "mcpServers": {
+      "hangar": {
+        "command": "hangar",
+        "args": ["mcp", "--config", "/home/alice/.config/hangar/config.json"],
+        "env": {"HANGAR_REPO_PATH": "/home/alice/myproject"}
+      }
+    }
+  }
+"""
+
+
+@click.command(help=MCP_HELP, context_settings={"max_content_width": 100})
+@click.option(
+    "--config",
+    "config_path",
+    metavar="PATH",
+    help="JSON config file (keys above); environment variables override it.",
+)
+@click.pass_context
+def mcp(ctx: click.Context, config_path: str | None) -> None:
+    # hangar.cli and hangar.mcp are independent front ends (import-linter): hand over by
+    # module name, as the lazy command table does, and keep `hangar --help` fast.
+    server = importlib.import_module("hangar.mcp.server")
+    ctx.exit(server.main(config_path))

@@ -1,0 +1,93 @@
+"""RPC handlers of interactive sessions: resolve the workspace, call the session service."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from hangar.daemon.handlers import resolve_workspace
+from hangar.daemon.sessions.service import SessionService
+from hangar.proto import api, methods
+from hangar.proto.rows import SessionRow, WorkspaceRow
+
+if TYPE_CHECKING:
+    from hangar.daemon.server import Connection
+    from hangar.store import Store
+
+
+T = TypeVar("T")
+
+
+async def _to_the_end(work: Coroutine[Any, Any, T]) -> T:
+    """Run a state-changing operation to its end even if the client goes away meanwhile
+    (a Ctrl-C must not leave half a worktree, or a row without its branch)."""
+    return await asyncio.shield(work)
+
+
+class SessionHandlers:
+    def __init__(self, store: Store, service: SessionService) -> None:
+        self.store = store
+        self.sessions = service
+
+    def table(self) -> dict[str, tuple[type[Any] | None, Any]]:
+        return {
+            methods.SESSION_CREATE: (api.SessionCreateParams, self.create),
+            methods.SESSION_LIST: (api.SessionListParams, self.list),
+            methods.SESSION_GET: (api.SessionRef, self.get),
+            methods.SESSION_SEND: (api.SessionSendParams, self.send),
+            methods.SESSION_READ: (api.SessionReadParams, self.read),
+            methods.SESSION_IDLE: (api.SessionIdleParams, self.idle),
+            methods.SESSION_WAIT_IDLE: (api.SessionWaitIdleParams, self.wait_idle),
+            methods.SESSION_ATTACH_HINT: (api.SessionRef, self.attach_hint),
+            methods.SESSION_ARCHIVE: (api.SessionArchiveParams, self.archive),
+            methods.SESSION_DELETE: (api.SessionDeleteParams, self.delete),
+            methods.SESSION_RESUME: (api.SessionResumeParams, self.resume),
+        }
+
+    async def _ws(self, ident: str | None) -> WorkspaceRow:
+        return await resolve_workspace(self.store, ident)
+
+    async def create(self, conn: Connection, p: api.SessionCreateParams) -> SessionRow:
+        ws = await self._ws(p.workspace_id)
+        return await _to_the_end(self.sessions.create(ws.id, p))
+
+    async def list(self, conn: Connection, p: api.SessionListParams) -> api.SessionListResult:
+        return await self.sessions.list((await self._ws(p.workspace_id)).id, p)
+
+    async def get(self, conn: Connection, p: api.SessionRef) -> SessionRow:
+        return await self.sessions.get((await self._ws(p.workspace_id)).id, p.id)
+
+    async def send(self, conn: Connection, p: api.SessionSendParams) -> api.SessionSendResult:
+        ws = await self._ws(p.workspace_id)
+        await self.sessions.send(ws.id, p.id, p.text, press_enter=p.press_enter)
+        return api.SessionSendResult(sent=True)
+
+    async def read(self, conn: Connection, p: api.SessionReadParams) -> api.SessionReadResult:
+        return await self.sessions.read((await self._ws(p.workspace_id)).id, p)
+
+    async def idle(self, conn: Connection, p: api.SessionIdleParams) -> api.SessionIdleResult:
+        ws = await self._ws(p.workspace_id)
+        return await self.sessions.idle(ws.id, p.id, p.threshold_ms)
+
+    async def wait_idle(
+        self, conn: Connection, p: api.SessionWaitIdleParams
+    ) -> api.SessionWaitIdleResult:
+        return await self.sessions.wait_idle((await self._ws(p.workspace_id)).id, p)
+
+    async def attach_hint(self, conn: Connection, p: api.SessionRef) -> api.SessionAttachHint:
+        return await self.sessions.attach_hint((await self._ws(p.workspace_id)).id, p.id)
+
+    async def archive(self, conn: Connection, p: api.SessionArchiveParams) -> SessionRow:
+        ws = await self._ws(p.workspace_id)
+        return await _to_the_end(self.sessions.archive(ws.id, p.id, force=p.force))
+
+    async def delete(self, conn: Connection, p: api.SessionDeleteParams) -> api.SessionDeleteResult:
+        ws = await self._ws(p.workspace_id)
+        return await _to_the_end(
+            self.sessions.delete(ws.id, p.id, confirm=p.confirm, force=p.force)
+        )
+
+    async def resume(self, conn: Connection, p: api.SessionResumeParams) -> SessionRow:
+        ws = await self._ws(p.workspace_id)
+        return await _to_the_end(self.sessions.resume(ws.id, p.id, max_sessions=p.max_sessions))

@@ -1,0 +1,72 @@
+"""The seed's output shapes, built from the daemon's rows and results.
+
+The daemon speaks snake_case with ms-since-epoch timestamps; the published tool surface
+uses camelCase workspaces with ISO 8601 times, and (for ``workspace_idle``) PascalCase. Clients
+parse these keys, so they are spelled exactly as published and only ever added to.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+__all__ = ["idle", "iso_ms", "read", "wait_idle", "workspace"]
+
+
+def iso_ms(ms: int | None) -> str | None:
+    """``1717587000123`` → ``"2024-06-05T11:30:00.123Z"`` (UTC, millisecond precision)."""
+    if ms is None:
+        return None
+    when = dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def workspace(result: dict[str, Any]) -> dict[str, Any]:
+    """A workspace object from a ``SessionView`` (``{session, state}``) or a bare ``SessionRow``."""
+    row = result.get("session") if isinstance(result.get("session"), dict) else result
+    assert isinstance(row, dict)
+    out: dict[str, Any] = {
+        "id": row["id"],
+        "name": row["name"],
+        "status": row["status"],
+        "branch": row["branch"],
+        "tmuxSession": row["tmux_session"],
+        "createdAt": iso_ms(row["created_at"]),
+        "worktreePath": row["worktree_path"],
+        # additions to the published shape
+        "baseBranch": row.get("base_branch"),
+        "repoPath": row.get("repo_path"),
+        "meta": row.get("meta") or {},
+    }
+    if result.get("state") is not None:
+        out["state"] = result["state"]
+    return out
+
+
+def idle(result: dict[str, Any]) -> dict[str, Any]:
+    """``workspace_idle`` is PascalCase, as the seed published it; ``State`` is ours."""
+    return {
+        "Idle": result["idle"],
+        "LastChangedAt": result["last_changed_at"],
+        "ElapsedMs": result["elapsed_ms"],
+        "ThresholdMs": result["threshold_ms"],
+        "State": result["state"],
+    }
+
+
+def wait_idle(result: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "idle": result["idle"],
+        "timed_out": result["timed_out"],
+        "last_changed_at": result["last_changed_at"],
+        "elapsed_ms": result["elapsed_ms"],
+        "threshold_ms": result["threshold_ms"],
+        "state": result["state"],
+    }
+
+
+def read(result: dict[str, Any], *, since: bool) -> dict[str, Any]:
+    out = {"content": result["content"], "captured_at": result["captured_at"]}
+    if since:
+        out["next_line"] = result.get("next_line")
+    return out

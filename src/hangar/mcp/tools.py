@@ -1,0 +1,346 @@
+"""The tools: the seed's ``workspace_*`` surface plus a few ``hangar_*`` control-plane tools.
+
+Each tool checks only what the seed documents about its own inputs, calls one daemon method,
+and reshapes the answer. Schema notes (peers.md §7.21): every default is declared, so a client
+that fills in zero values cannot turn ``press_enter`` off by accident; ``wait_for_idle`` is a
+plain string, not an enum, because enum schemas broke Claude Code's parser; optional inputs
+are a bare type with ``default: null`` rather than an ``anyOf`` with null.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.tools import Tool
+from mcp_types import CallToolResult, TextContent
+from pydantic import Field, ValidationError
+from pydantic.json_schema import SkipJsonSchema
+
+from hangar.mcp import shapes
+from hangar.mcp.backend import DEFAULT_CALL_TIMEOUT_S, Backend
+from hangar.mcp.config import McpConfig
+from hangar.proto import methods as m
+
+__all__ = ["TOOL_NAMES", "build_tools"]
+
+TOOL_NAMES = (
+    "workspace_list",
+    "workspace_create",
+    "workspace_archive",
+    "workspace_delete",
+    "workspace_send",
+    "workspace_read",
+    "workspace_idle",
+    "workspace_wait_idle",
+    "workspace_attach_hint",
+    "workspace_resume",
+    "hangar_issue_create",
+    "hangar_issue_list",
+    "hangar_task_list",
+    "hangar_task_show",
+)
+
+DEFAULT_WAIT_MS = 600_000
+DEFAULT_POLL_MS = 500
+DEFAULT_READ_LINES = 200
+MAX_READ_LINES = 2000
+WAIT_MODES = ("none", "any", "all")
+_WAIT_SLACK_S = 30.0
+CREATE_TIMEOUT_S = 660.0
+"""On top of a blocking call's own timeout_ms: the daemon answers at its deadline, not before."""
+
+Id = Annotated[str, Field(description="Workspace id, short id or exact name.")]
+OptStr = str | SkipJsonSchema[None]
+OptInt = int | SkipJsonSchema[None]
+ThresholdMs = Annotated[
+    OptInt,
+    Field(description="Idle threshold override in ms (absent or 0: the configured default)."),
+]
+
+
+class _Tool(Tool):
+    """Reports arguments that fail the schema as one ``invalid_params`` line.
+
+    The SDK's own message is pydantic's multi-line report, which reads badly in a tool result.
+    """
+
+    async def run(
+        self, arguments: dict[str, Any], context: Context[Any, Any], convert_result: bool = False
+    ) -> Any:
+        try:
+            return await super().run(arguments, context, convert_result)
+        except ToolError as exc:
+            cause = exc.__cause__
+            if not isinstance(cause, ValidationError):
+                raise
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'arguments'}: {err['msg']}"
+                for err in cause.errors()
+            )
+            message = f"Error executing tool {self.name}: invalid_params: {problems}"
+            raise ToolError(message) from cause
+
+
+def _ok(value: Any) -> CallToolResult:
+    """One text block of JSON, as the seed returned it; objects also as structured content."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    structured = value if isinstance(value, dict) else None
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)], structured_content=structured
+    )
+
+
+def _blank(value: str | None) -> str | None:
+    """Clients that send zero values send ``""`` for an optional string they meant to omit."""
+    return value if value else None
+
+
+def _threshold(value: int | None) -> int | None:
+    if value is None or value == 0:
+        return None
+    if value < 0:
+        raise ToolError(f"invalid_params: threshold_ms must be positive, got {value}")
+    return value
+
+
+def _or_default(name: str, value: int, default: int) -> int:
+    """0 is a client's zero value for "not given"; a negative number is a mistake."""
+    if value < 0:
+        raise ToolError(f"invalid_params: {name} must be 0 (the default) or more, got {value}")
+    return value or default
+
+
+def _wait_timeout_s(timeout_ms: int) -> float:
+    return timeout_ms / 1000 + _WAIT_SLACK_S
+
+
+def build_tools(config: McpConfig, backend: Backend) -> list[Tool]:
+    async def workspace_list(
+        include_archived: Annotated[
+            bool, Field(description="Also list archived and orphaned workspaces.")
+        ] = False,
+        wait_for_idle: Annotated[
+            str,
+            Field(
+                description='"none" (default), "any" or "all": block until any/all active '
+                "workspaces are idle or timeout_ms passes; each entry then carries its state."
+            ),
+        ] = "none",
+        timeout_ms: Annotated[
+            int, Field(description="Longest wait for wait_for_idle, in ms (0: the default).")
+        ] = DEFAULT_WAIT_MS,
+    ) -> CallToolResult:
+        """List workspaces: [{id, name, status, branch, tmuxSession, createdAt, worktreePath}]."""
+        mode = (wait_for_idle or "none").strip().lower()
+        if mode not in WAIT_MODES:
+            raise ToolError(
+                f'invalid_params: wait_for_idle must be "none", "any" or "all", '
+                f"got {wait_for_idle!r}"
+            )
+        timeout_ms = _or_default("timeout_ms", timeout_ms, DEFAULT_WAIT_MS)
+        res = await backend.call(
+            m.SESSION_LIST,
+            {
+                # one repository per server, as in the seed: other repos' sessions stay out
+                "repo_path": config.repo_path,
+                "include_archived": include_archived,
+                "wait_for_idle": mode,
+                "timeout_ms": timeout_ms,
+            },
+            timeout=_wait_timeout_s(timeout_ms) if mode != "none" else DEFAULT_CALL_TIMEOUT_S,
+        )
+        return _ok([shapes.workspace(view) for view in res["sessions"]])
+
+    async def workspace_create(
+        name: Annotated[
+            str,
+            Field(description="Lowercase letters, digits and hyphens, 1-40 chars."),
+        ],
+        branch: Annotated[
+            OptStr, Field(description="Git branch to create (default: the name).")
+        ] = None,
+        meta: Annotated[
+            dict[str, str] | SkipJsonSchema[None],
+            Field(description="Free-form string key-value metadata."),
+        ] = None,
+        base_branch: Annotated[
+            OptStr, Field(description="Branch or commit to start from (default: HEAD).")
+        ] = None,
+        prompt: Annotated[
+            OptStr, Field(description="First message, sent once the agent is ready.")
+        ] = None,
+    ) -> CallToolResult:
+        """Create a workspace: a git worktree plus a tmux session running the agent."""
+        params = config.create_params() | {
+            "name": name,
+            "branch": _blank(branch),
+            "meta": meta or None,
+            "base_branch": _blank(base_branch),
+            "prompt": _blank(prompt),
+        }
+        # a big checkout plus up to 30 s waiting for the agent before the prompt
+        row = await backend.call(m.SESSION_CREATE, params, timeout=CREATE_TIMEOUT_S)
+        return _ok(shapes.workspace(row))
+
+    async def workspace_archive(
+        id: Id,
+        force: Annotated[
+            bool, Field(description="Archive even with uncommitted or unpushed work.")
+        ] = False,
+    ) -> CallToolResult:
+        """Shut a workspace down: exit the agent, remove the worktree, keep the branch."""
+        res = await backend.call(m.SESSION_ARCHIVE, {"id": id, "force": force})
+        return _ok(shapes.workspace(res))
+
+    async def workspace_delete(
+        id: Id,
+        confirm: Annotated[bool, Field(description="Must be true: deletion is irreversible.")],
+        force: Annotated[
+            bool, Field(description="Delete even with uncommitted or unpushed work.")
+        ] = False,
+    ) -> CallToolResult:
+        """Permanently delete a workspace. Returns {"deleted": true, "id": "<id>"}."""
+        res = await backend.call(m.SESSION_DELETE, {"id": id, "confirm": confirm, "force": force})
+        return _ok({"deleted": bool(res["deleted"]), "id": res["id"]})
+
+    async def workspace_send(
+        id: Id,
+        text: Annotated[
+            str, Field(description="Text to type; no control characters except \\n and \\t.")
+        ],
+        press_enter: Annotated[bool, Field(description="Press Enter after the text.")] = True,
+    ) -> CallToolResult:
+        """Send text to the agent in a workspace (at most one send per 200 ms; extra waits)."""
+        res = await backend.call(
+            m.SESSION_SEND, {"id": id, "text": text, "press_enter": press_enter}
+        )
+        return _ok({"sent": bool(res["sent"])})
+
+    async def workspace_read(
+        id: Id,
+        lines: Annotated[
+            int, Field(description=f"How many recent lines (1-{MAX_READ_LINES}).")
+        ] = DEFAULT_READ_LINES,
+        since_line: Annotated[
+            OptInt,
+            Field(
+                description="Only lines from this one on; pass back next_line to read what's "
+                "new (the last line comes again, whole: it may have grown)."
+            ),
+        ] = None,
+    ) -> CallToolResult:
+        """Capture recent terminal output: {"content", "captured_at"} (+ "next_line")."""
+        if not 1 <= lines <= MAX_READ_LINES:
+            raise ToolError(f"invalid_params: lines must be 1-{MAX_READ_LINES}, got {lines}")
+        if since_line is not None and since_line < 0:
+            raise ToolError(f"invalid_params: since_line must be >= 0, got {since_line}")
+        res = await backend.call(
+            m.SESSION_READ, {"id": id, "lines": lines, "since_line": since_line}
+        )
+        return _ok(shapes.read(res, since=since_line is not None))
+
+    async def workspace_idle(id: Id, threshold_ms: ThresholdMs = None) -> CallToolResult:
+        """Is the workspace busy or idle? {Idle, LastChangedAt, ElapsedMs, ThresholdMs, State}."""
+        res = await backend.call(
+            m.SESSION_IDLE, {"id": id, "threshold_ms": _threshold(threshold_ms)}
+        )
+        return _ok(shapes.idle(res))
+
+    async def workspace_wait_idle(
+        id: Id,
+        timeout_ms: Annotated[
+            int, Field(description="Longest wait in ms (0: the default, 10 minutes).")
+        ] = DEFAULT_WAIT_MS,
+        threshold_ms: ThresholdMs = None,
+        poll_interval_ms: Annotated[
+            int, Field(description="How often to sample the pane, in ms (0: the default).")
+        ] = DEFAULT_POLL_MS,
+    ) -> CallToolResult:
+        """Block until the workspace is idle or timeout_ms passes (one call instead of polling)."""
+        timeout_ms = _or_default("timeout_ms", timeout_ms, DEFAULT_WAIT_MS)
+        params = {
+            "id": id,
+            "timeout_ms": timeout_ms,
+            "threshold_ms": _threshold(threshold_ms),
+            "poll_interval_ms": _or_default("poll_interval_ms", poll_interval_ms, DEFAULT_POLL_MS),
+        }
+        res = await backend.call(m.SESSION_WAIT_IDLE, params, timeout=_wait_timeout_s(timeout_ms))
+        return _ok(shapes.wait_idle(res))
+
+    async def workspace_attach_hint(id: Id) -> CallToolResult:
+        """The shell command a human runs to attach to the workspace's tmux session."""
+        res = await backend.call(m.SESSION_ATTACH_HINT, {"id": id})
+        return _ok({"command": res["command"]})
+
+    async def workspace_resume(id: Id) -> CallToolResult:
+        """Relaunch an orphaned, archived or exited workspace in its worktree, continuing the
+        agent's own conversation (Claude: --resume). Returns the workspace object."""
+        params = {"id": id, "max_sessions": config.max_workspaces}
+        row = await backend.call(m.SESSION_RESUME, params, timeout=CREATE_TIMEOUT_S)
+        return _ok(shapes.workspace(row))
+
+    async def hangar_issue_create(
+        title: str,
+        description: OptStr = None,
+        assign: Annotated[
+            OptStr, Field(description="Agent name or id: queues a task for it.")
+        ] = None,
+        priority: Annotated[int, Field(description="Higher runs first.")] = 0,
+        repo_path: Annotated[OptStr, Field(description="Repository the work happens in.")] = None,
+    ) -> CallToolResult:
+        """File a Hangar issue, optionally assigned to an agent. Returns {issue, task}."""
+        params = {
+            "title": title,
+            "description": _blank(description),
+            "assign": _blank(assign),
+            "priority": priority,
+            # relative to the server's directory, as the CLI takes it from the shell's
+            "repo_path": os.path.abspath(repo_path) if repo_path else None,
+        }
+        return _ok(await backend.call(m.ISSUE_CREATE, params))
+
+    async def hangar_issue_list(
+        state: Annotated[OptStr, Field(description="open, in_progress, done or cancelled.")] = None,
+    ) -> CallToolResult:
+        """List Hangar issues, newest first."""
+        res = await backend.call(m.ISSUES_LIST, {"state": _blank(state)})
+        return _ok(res["issues"])
+
+    async def hangar_task_list(
+        status: Annotated[
+            OptStr,
+            Field(description="queued, dispatched, running, done, failed or cancelled."),
+        ] = None,
+        issue_id: OptStr = None,
+        limit: int = 50,
+    ) -> CallToolResult:
+        """List Hangar tasks (agent runs), newest first."""
+        params = {"status": _blank(status), "issue_id": _blank(issue_id), "limit": limit}
+        res = await backend.call(m.TASKS_LIST, params)
+        return _ok(res["tasks"])
+
+    async def hangar_task_show(id: Annotated[str, Field(description="Task id.")]) -> CallToolResult:
+        """One Hangar task: {task, usage, message_count}."""
+        return _ok(await backend.call(m.TASK_GET, {"task_id": id}))
+
+    tools = (
+        workspace_list,
+        workspace_create,
+        workspace_archive,
+        workspace_delete,
+        workspace_send,
+        workspace_read,
+        workspace_idle,
+        workspace_wait_idle,
+        workspace_attach_hint,
+        workspace_resume,
+        hangar_issue_create,
+        hangar_issue_list,
+        hangar_task_list,
+        hangar_task_show,
+    )
+    return [_Tool.from_function(fn, structured_output=False) for fn in tools]
