@@ -13,8 +13,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from hangar.core.paths import HOME_ENV
+
+# A busy CI machine stalls the scheduler now and then: a per-example deadline (or the
+# "generation is slow" health check) would turn such a stall into DeadlineExceeded/Flaky.
+# Tests' own @settings override only what they name, so this applies to every property test.
+settings.register_profile("hangar", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("hangar")
 
 PG_URL = os.environ.get("HANGAR_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("HANGAR_REQUIRE_POSTGRES") == "1"

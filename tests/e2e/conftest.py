@@ -18,6 +18,10 @@ def hangar(hangar_home: Path, database_url: str, tmp_path: Path) -> Iterator[Han
     if not database_url.startswith("sqlite"):
         env["HANGAR_DATABASE_URL"] = database_url
     env["HANGAR_KILL_GRACE"] = "1s"
+    # Claude's config is written under the test's own HOME, never a real CLAUDE_CONFIG_DIR
+    env.pop("CLAUDE_CONFIG_DIR", None)
+    # no user git config (signing, hooks, templates …); every commit here passes -c user.*
+    env["GIT_CONFIG_GLOBAL"] = "/dev/null"
     # the daemon lists tmux sessions at boot: never on the user's (or CI's) own server
     tmux_dir = tempfile.mkdtemp(prefix="tx-", dir="/tmp")
     env["TMUX_TMPDIR"] = tmux_dir

@@ -182,6 +182,7 @@ def test_sends_are_rate_limited_by_waiting_not_failing(sessions: Sessions) -> No
 @sqlite_only
 def test_create_is_transactional_and_validates(sessions: Sessions) -> None:
     h = sessions.h
+    h.env["HANGAR_LAUNCH_PROBE"] = "3s"  # bash dies at 0.2 s even on a slow machine
     failed = h.run(
         "session",
         "create",
@@ -266,9 +267,9 @@ def test_wait_times_out_while_output_keeps_changing_and_returns_soon_after_quiet
         "wait",
         "busy",
         "--timeout",
-        "1500ms",
+        "2s",
         "--threshold",
-        "1s",
+        "4s",
         "--poll",
         "100ms",
         "--json",
@@ -551,7 +552,7 @@ def test_read_since_line_reports_history_tmux_dropped(sessions: Sessions) -> Non
 @sqlite_only
 def test_list_wait_any_returns_states_and_a_timeout_fails(sessions: Sessions) -> None:
     h = sessions.h
-    sessions.create("spin", "--idle-threshold", "1s")
+    sessions.create("spin", "--idle-threshold", "10s")  # a stalled loop is still busy
     sessions.create("calm-b", "--idle-threshold", "1s")
     h.run("session", "send", "spin", "while :; do date +%N; sleep 0.1; done")
     sessions.wait_for_text("spin", r"\n\d{9}\n")
@@ -615,11 +616,16 @@ def test_archive_ends_an_agent_that_ignores_every_polite_signal(
 @sqlite_only
 def test_read_since_line_never_loses_text_added_to_the_last_line(sessions: Sessions) -> None:
     h = sessions.h
+    go = sessions.tmux_dir / "grow.go"  # the line grows when the test says so
     sessions.create("grow")
-    h.run("session", "send", "grow", "printf 'PART-A'; sleep 1.5; echo ' PART-B'")
+    h.run(
+        "session", "send", "grow",
+        f"printf 'PART-A'; while [ ! -e {go} ]; do sleep 0.05; done; echo ' PART-B'",
+    )  # fmt: skip
     sessions.wait_for_text("grow", r"\nPART-A")
     first = h.json("session", "read", "grow", "--since-line", "0")
     assert first["content"].rstrip().endswith("PART-A")
+    go.touch()
     sessions.wait_for_text("grow", "PART-A PART-B")
     later = h.json("session", "read", "grow", "--since-line", str(first["next_line"]))
     assert "PART-A PART-B" in later["content"]  # the grown line comes again, whole
@@ -641,6 +647,7 @@ def test_a_session_quiet_before_its_first_check_is_idle_at_once(sessions: Sessio
 @sqlite_only
 def test_a_create_interrupted_by_a_crash_is_undone_at_the_next_start(sessions: Sessions) -> None:
     h = sessions.h
+    h.env["HANGAR_LAUNCH_PROBE"] = "20s"  # a wide window to kill the daemon in
     h.run("daemon", "start")
     pid = h.daemon_pid
     proc = subprocess.Popen(
@@ -651,7 +658,7 @@ def test_a_create_interrupted_by_a_crash_is_undone_at_the_next_start(sessions: S
     # kill the daemon inside create's launch probe: tmux session made, row not yet active
     wait_until(
         lambda: sessions.tmux("has-session", "-t", "=harness-cut").returncode == 0,
-        timeout=15, interval=0.01,
+        timeout=15, interval=0.05,
     )  # fmt: skip
     assert pid is not None
     os.kill(pid, 9)
@@ -662,6 +669,8 @@ def test_a_create_interrupted_by_a_crash_is_undone_at_the_next_start(sessions: S
     assert sessions.tmux("has-session", "-t", "=harness-cut").returncode != 0
     assert not (sessions.repo.parent / "worktrees" / "cut").exists()
     assert sessions.git("branch", "--list", "cut").strip() == ""
+    h.stop()
+    h.env.pop("HANGAR_LAUNCH_PROBE")
     sessions.create("cut", command="cat")  # the name is free again
 
 
@@ -678,7 +687,7 @@ def test_a_create_outlives_its_client_and_never_takes_an_existing_path(
     )  # fmt: skip
     wait_until(
         lambda: sessions.tmux("has-session", "-t", "=harness-bg").returncode == 0,
-        timeout=15, interval=0.01,
+        timeout=15, interval=0.05,
     )  # fmt: skip
     proc.kill()  # Ctrl-C, closed laptop lid: the client is gone mid-create
     proc.communicate(timeout=10)
@@ -695,3 +704,24 @@ def test_a_create_outlives_its_client_and_never_takes_an_existing_path(
     assert res.code == 1 and "already exists" in res.err
     assert (mine / "precious.txt").read_text() == "keep me\n"
     assert h.run("session", "show", "taken", ok=False).code == 4
+
+
+@sqlite_only
+def test_a_wait_right_after_a_send_never_takes_the_old_screen_for_settled(
+    sessions: Sessions, tmp_path: Path
+) -> None:
+    """The agent shows nothing of the input and answers 0.5 s later: a wait begun at once
+    used to compare against the screen from before the send and say idle."""
+    agent = tmp_path / "bin" / "silent"
+    agent.write_text(
+        '#!/bin/bash\nstty -echo\necho ready\nread line\nsleep 0.5\necho "got-$line"\nsleep 1000\n'
+    )
+    agent.chmod(0o755)
+    h = sessions.h
+    sessions.create("quiet", "--idle-threshold", "1500ms", command="silent")
+    sessions.wait_for_text("quiet", "ready")
+    h.json("session", "wait", "quiet", "--timeout", "20s")  # quiet for 1.5 s before the send
+    h.run("session", "send", "quiet", "hello")
+    waited = h.json("session", "wait", "quiet", "--timeout", "20s", "--poll", "50ms")
+    assert waited["state"] == "idle"
+    assert "got-hello" in sessions.read("quiet")

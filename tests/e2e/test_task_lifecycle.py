@@ -76,10 +76,11 @@ def _child_pid(hangar: Hangar, task_id: str) -> int:
 
 
 def test_inactivity_timeout_kills_the_whole_process_group(hangar: Hangar) -> None:
-    hangar.agent("hang-bot", "claude", "hang", "--inactivity-timeout", "5s")
+    # 10 s of silence: finding the child (CLI polls on a busy machine) must not outlast it
+    hangar.agent("hang-bot", "claude", "hang", "--inactivity-timeout", "10s")
     task_id = hangar.assign("hang-bot")["task"]["id"]
     child = _child_pid(hangar, task_id)
-    assert pid_alive(child)
+    assert pid_alive(child)  # the real `sleep 3600`, alive before the timeout fires
     task = hangar.wait_done(task_id, timeout=30)
     assert task["status"] == "failed" and task["failure_reason"] == "timeout"
     assert "inactivity" in task["result"]["error"]

@@ -222,16 +222,26 @@ def test_read_lines_bounds(mcp: McpProcess, lines: int) -> None:
     assert "lines must be 1-2000" in message
 
 
-def test_wait_idle_times_out_while_output_keeps_changing(mcp: McpProcess) -> None:
-    ws = _create(mcp, "e2e-busy")
-    loop = "for i in $(seq 60); do date +%N; sleep 0.1; done"
-    mcp.ok("workspace_send", {"id": ws["id"], "text": loop})
-    res = mcp.ok("workspace_wait_idle", {"id": ws["id"], "timeout_ms": 800, "poll_interval_ms": 50})
-    assert res["timed_out"] is True and res["idle"] is False and res["state"] == "busy"
-    assert ISO.fullmatch(res["last_changed_at"])
-    listed = mcp.ok("workspace_list", {"wait_for_idle": "all", "timeout_ms": 300})
-    assert {w["name"]: w.get("state") for w in listed}["e2e-busy"] == "busy"
-    mcp.ok("workspace_delete", {"id": ws["id"], "confirm": True, "force": True})
+def test_wait_idle_times_out_while_output_keeps_changing(sandbox: Sandbox) -> None:
+    # a 3 s threshold: a loaded machine pausing the loop for a moment is not settled work
+    config = sandbox.config(
+        "busy", claudeCmd="bash --noprofile --norc +o history", idleThresholdMs=3000
+    )
+    mcp = sandbox.server(config)
+    try:
+        ws = _create(mcp, "e2e-busy")
+        loop = "for i in $(seq 600); do date +%N; sleep 0.1; done"
+        mcp.ok("workspace_send", {"id": ws["id"], "text": loop})
+        res = mcp.ok(
+            "workspace_wait_idle", {"id": ws["id"], "timeout_ms": 1500, "poll_interval_ms": 50}
+        )
+        assert res["timed_out"] is True and res["idle"] is False and res["state"] == "busy"
+        assert res["threshold_ms"] == 3000 and ISO.fullmatch(res["last_changed_at"])
+        listed = mcp.ok("workspace_list", {"wait_for_idle": "all", "timeout_ms": 300})
+        assert {w["name"]: w.get("state") for w in listed}["e2e-busy"] == "busy"
+        mcp.ok("workspace_delete", {"id": ws["id"], "confirm": True, "force": True})
+    finally:
+        mcp.close()
 
 
 def test_list_wait_for_idle(mcp: McpProcess) -> None:

@@ -4,6 +4,7 @@ spawned on demand, and host actions with their timeout."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 
@@ -171,7 +172,12 @@ async def test_get_without_provider_answers_none_quickly(
     make_plugin: PluginFactory, rt_host: PluginHost
 ) -> None:
     bussy(make_plugin, rt_host, "alone")
-    assert json.loads(await asyncio.wait_for(cli(rt_host, "alone", "get", "nobody"), 2)) is None
+    # start it first: only the get is timed, not the plugin's spawn and init
+    await rt_host.ensure_running("alone")
+    # a provider wait far past the bound: waiting for one that does not exist would show
+    rt_host.policy = dataclasses.replace(rt_host.policy, provider_wait=60.0)
+    got = await asyncio.wait_for(cli(rt_host, "alone", "get", "nobody"), 5)
+    assert json.loads(got) is None
 
 
 async def test_action_invoke_and_timeout(make_plugin: PluginFactory, rt_host: PluginHost) -> None:

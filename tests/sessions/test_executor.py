@@ -36,11 +36,16 @@ async def test_exit_status_and_stderr() -> None:
 async def test_timeout_kills_the_process(tmp_path: Path) -> None:
     pid_file = tmp_path / "pid"
     start = time.monotonic()
-    with pytest.raises(CommandTimeout, match=r"timed out after 1\.5s"):
-        await SubprocessExecutor().run(
-            ["sh", "-c", f"echo $$ > {pid_file}; exec sleep 30"], timeout=1.5
-        )
-    assert time.monotonic() - start < 5
+    # 5 s: ample for sh to write its pid first, even on a busy machine
+    task = asyncio.create_task(
+        SubprocessExecutor().run(["sh", "-c", f"echo $$ > {pid_file}; exec sleep 30"], timeout=5)
+    )
+    while not task.done() and not (pid_file.exists() and pid_file.read_text().strip()):
+        await asyncio.sleep(0.01)
+    assert pid_file.exists() and pid_file.read_text().strip(), "sh never wrote its pid"
+    with pytest.raises(CommandTimeout, match=r"timed out after 5s"):
+        await task
+    assert time.monotonic() - start < 20  # killed at the timeout, not after sleep's 30 s
     pid = int(pid_file.read_text())
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # killed and reaped

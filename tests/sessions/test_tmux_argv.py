@@ -184,6 +184,7 @@ async def test_pane_state_nudges_the_server_for_a_missing_exit_status(
     tmux, ex = make()
     nudged: list[int] = []
     monkeypatch.setattr(tmux, "_nudge_server", nudged.append)
+    monkeypatch.setattr("hangar.daemon.sessions.tmux.STATUS_WAIT_S", 0.2)
     reaping = pane("p-a|99|1|4242|||sh")  # dead, but its process not reaped yet
     ex.script([*T, "display-message"], reaping, reaping, pane("p-a|99|1||3||sh"))
     assert (await tmux.pane_state("p-a")).exit_status == 3

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hangar.daemon.sessions.executor import SubprocessExecutor
-from hangar.daemon.sessions.tmux import DuplicateSession, SessionGone, Tmux, TmuxError
+from hangar.daemon.sessions.tmux import DuplicateSession, PaneState, SessionGone, Tmux, TmuxError
 
 from .helpers import wait_until
 
@@ -16,6 +16,11 @@ BASH = ["bash", "--noprofile", "--norc"]
 BASH_ENV = {"PS1": "$ ", "HISTFILE": "/dev/null"}
 #: cat without the tty's echo: each line shows once, and echo can't interleave with output
 QUIET_CAT = ["sh", "-c", "stty -echo; exec cat"]
+
+
+def ended(state: PaneState) -> bool:
+    """Dead with its end known: tmux can show a pane dead before it has the exit status."""
+    return state.dead and (state.exit_status is not None or state.signal is not None)
 
 
 def lines(text: str) -> list[str]:
@@ -114,7 +119,7 @@ async def test_a_command_that_exits_at_once_leaves_a_dead_pane(
     tmux_server: Tmux, tmp_path: Path
 ) -> None:
     await tmux_server.new_session("p-a", tmp_path, ["sh", "-c", "exit 3"])
-    state = await wait_until(lambda: tmux_server.pane_state("p-a"), lambda s: s.dead)
+    state = await wait_until(lambda: tmux_server.pane_state("p-a"), ended)
     assert (state.exit_status, state.pid, state.command) == (3, None, "sh")
     assert await tmux_server.list_sessions() == ["p-a"]
     assert "Pane is dead (status 3" in await tmux_server.capture("p-a", 5)
@@ -129,7 +134,7 @@ async def test_a_dead_pane_keeps_its_output(tmux_server: Tmux, tmp_path: Path) -
     await tmux_server.new_session("p-a", tmp_path, ["sh", "-c", "echo bye; read x; exit 4"])
     await screen(tmux_server, "p-a", "bye")
     await tmux_server.send_keys("p-a", "Enter")
-    state = await wait_until(lambda: tmux_server.pane_state("p-a"), lambda s: s.dead)
+    state = await wait_until(lambda: tmux_server.pane_state("p-a"), ended)
     assert state.exit_status == 4
     assert "bye" in lines(await tmux_server.capture_history("p-a"))
 
@@ -141,7 +146,7 @@ async def test_exit_status_is_reported_on_fresh_servers(tmux_server: Tmux, tmp_p
         fresh = Tmux(SubprocessExecutor(), socket_name=socket)
         try:
             await fresh.new_session("p-a", tmp_path, ["sh", "-c", f"exit {i + 1}"])
-            state = await wait_until(partial(fresh.pane_state, "p-a"), lambda s: s.dead)
+            state = await wait_until(partial(fresh.pane_state, "p-a"), ended)
             assert state.exit_status == i + 1
         finally:
             await SubprocessExecutor().run(["tmux", "-L", socket, "kill-server"])
@@ -149,7 +154,7 @@ async def test_exit_status_is_reported_on_fresh_servers(tmux_server: Tmux, tmp_p
 
 async def test_a_pane_killed_by_a_signal(tmux_server: Tmux, tmp_path: Path) -> None:
     await tmux_server.new_session("p-a", tmp_path, ["sh", "-c", "kill -TERM $$"])
-    state = await wait_until(lambda: tmux_server.pane_state("p-a"), lambda s: s.dead)
+    state = await wait_until(lambda: tmux_server.pane_state("p-a"), ended)
     assert (state.signal, state.exit_status) == (15, None)
 
 

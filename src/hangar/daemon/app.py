@@ -96,6 +96,7 @@ class Daemon:
             self.ctx,
             Tmux(SubprocessExecutor(), socket_name=self.config.tmux_socket),
             prefix=self.config.session_prefix,
+            launch_probe_s=self.config.launch_probe_s,
         )
         self.session_handlers = SessionHandlers(store, self.sessions)
         await self.sessions.reconcile()

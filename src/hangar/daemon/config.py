@@ -35,6 +35,8 @@ class DaemonConfig:
     tmux_socket: str | None = None
     #: sessions' tmux prefix when a caller names none; reconciliation logs strays with it
     session_prefix: str = "harness-"
+    #: how long a new session's agent must stay alive for create to succeed
+    launch_probe_s: float = 0.5
 
     @classmethod
     def from_env(
@@ -49,6 +51,7 @@ class DaemonConfig:
             max_runtime = _duration(env, "HANGAR_MAX_RUNTIME", DEFAULT_MAX_RUNTIME_MS)
             sweep = _duration(env, "HANGAR_SWEEP_INTERVAL", 30_000) / 1000
             grace = _duration(env, "HANGAR_KILL_GRACE", 3_000) / 1000
+            probe = _duration(env, "HANGAR_LAUNCH_PROBE", 500) / 1000
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
         if slots < 1:
@@ -73,6 +76,7 @@ class DaemonConfig:
             session_prefix=env.get(
                 "HANGAR_SESSION_PREFIX", env.get("HARNESS_SESSION_PREFIX", "harness-")
             ),
+            launch_probe_s=probe,
         )
 
 

@@ -50,7 +50,7 @@ READY_TIMEOUT_S = 30.0
 #: how long archive waits for the agent to exit after being asked
 EXIT_GRACE_S = 5.0
 #: a launch that dies within this window failed (bad flags, missing auth …)
-LAUNCH_PROBE_S = 0.5
+DEFAULT_LAUNCH_PROBE_S = 0.5
 
 T = TypeVar("T")
 
@@ -73,10 +73,18 @@ class _Screen:
 
 
 class SessionService:
-    def __init__(self, ctx: DaemonContext, tmux: Tmux, *, prefix: str = DEFAULT_PREFIX) -> None:
+    def __init__(
+        self,
+        ctx: DaemonContext,
+        tmux: Tmux,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        launch_probe_s: float = DEFAULT_LAUNCH_PROBE_S,
+    ) -> None:
         self.ctx = ctx
         self.tmux = tmux
         self.prefix = prefix
+        self.launch_probe_s = launch_probe_s
         self._reserve_lock = asyncio.Lock()
         #: rows in 'creating' that this process is provisioning right now
         self._creating: set[str] = set()
@@ -351,7 +359,7 @@ class SessionService:
 
     async def _probe_launch(self, row: SessionRow, pane: str) -> None:
         """An agent that dies at once (bad flag, no auth) fails the create with its output."""
-        await asyncio.sleep(LAUNCH_PROBE_S)
+        await asyncio.sleep(self.launch_probe_s)
         try:
             state = await self.tmux.pane_state(row.tmux_session, pane=pane)
             if not state.dead:
@@ -466,6 +474,26 @@ class SessionService:
                 await self._tmux_call(
                     row, lambda: self.tmux.send_keys(row.tmux_session, "Enter", pane=pane)
                 )
+            await self._note_input(row)
+
+    async def _screen(self, row: SessionRow) -> _Screen:
+        """The idle tracker's state for ``row``, loaded from the store the first time."""
+        screen = self._screens.get(row.id)
+        if screen is None:
+            last_hash, changed_ms = await self.ctx.store.session_screen(row.workspace_id, row.id)
+            screen = self._screens[row.id] = _Screen(last_hash, changed_ms)
+        return screen
+
+    async def _note_input(self, row: SessionRow) -> None:
+        """Input restarts the idle clock: a wait begun right after a send must not take the
+        screen from before the agent reacted for settled work (Enter alone often changes
+        nothing visible until the agent prints)."""
+        screen = await self._screen(row)
+        screen.changed_at_ms = self.ctx.clock.now_ms()
+        if screen.hash is not None:  # with no snapshot yet, the next one counts as a change
+            await self.ctx.store.session_record_screen(
+                row.id, last_hash=screen.hash, last_changed_at=screen.changed_at_ms
+            )
 
     def _send_lock(self, session_id: str) -> asyncio.Lock:
         return self._send_locks.setdefault(session_id, asyncio.Lock())
@@ -557,10 +585,7 @@ class SessionService:
         self, row: SessionRow, content: str, threshold_ms: int, *, pane_dead: bool
     ) -> idleness.Observation:
         """Compare a snapshot with the last one; a change is kept (and persisted)."""
-        screen = self._screens.get(row.id)
-        if screen is None:
-            last_hash, changed_ms = await self.ctx.store.session_screen(row.workspace_id, row.id)
-            screen = self._screens[row.id] = _Screen(last_hash, changed_ms)
+        screen = await self._screen(row)
         screen.sampled_at = time.monotonic()
         now_ms = self.ctx.clock.now_ms()
         obs = idleness.observe(

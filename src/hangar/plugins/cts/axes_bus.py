@@ -14,7 +14,7 @@ from hangar.plugins.cts.result import AxisFailure
 
 __all__ = ["snapshot_get", "subscribe_delivery"]
 
-EVENT_WAIT: Final = 1.5
+EVENT_WAIT: Final = 5.0
 #: Proxy mode cannot ask the plugin what it received: give the delivery this long to be
 #: written and handled before checking the plugin survived it.
 SETTLE: Final = 0.2

@@ -17,7 +17,7 @@ from hangar.plugins.runtime.supervisor import PluginState
 __all__ = ["SHUTDOWN_GRACE", "crash_recovery", "graceful_shutdown", "quarantine"]
 
 #: Axis 11's grace (the production one is 5 s): a clean exit takes milliseconds.
-SHUTDOWN_GRACE: Final = 2.0
+SHUTDOWN_GRACE: Final = 4.0
 SETTLE: Final = 2.0
 
 
