@@ -22,3 +22,8 @@ def test_the_launch_probe_defaults_to_half_a_second_and_takes_a_duration(tmp_pat
 def test_a_bad_launch_probe_names_the_variable(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="HANGAR_LAUNCH_PROBE"):
         DaemonConfig.from_env(_env(tmp_path, HANGAR_LAUNCH_PROBE="soon"))
+
+
+def test_a_launch_probe_of_minutes_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="HANGAR_LAUNCH_PROBE must be at most 30s"):
+        DaemonConfig.from_env(_env(tmp_path, HANGAR_LAUNCH_PROBE="5m"))

@@ -304,7 +304,7 @@ def _print_state(res: dict[str, Any]) -> None:
         [
             ("state", _styled(res["state"])),
             ("idle", "yes" if res["idle"] else "no"),
-            ("last change", res["last_changed_at"]),
+            ("last change", res["last_changed_at"]),  # of the screen, or the last send
             ("quiet for", f"{res['elapsed_ms']} ms (threshold {res['threshold_ms']} ms)"),
         ]
     )

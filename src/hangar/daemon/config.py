@@ -13,6 +13,10 @@ from hangar.core.paths import HangarPaths
 from hangar.daemon.context import DEFAULT_INACTIVITY_MS, DEFAULT_MAX_RUNTIME_MS
 
 DEFAULT_SLOTS = 20
+#: a session's agent that exits within this window fails its create
+DEFAULT_LAUNCH_PROBE_MS = 500
+#: every create waits the whole window: a typo like ``5m`` must not make each one take minutes
+MAX_LAUNCH_PROBE_MS = 30_000
 
 
 class ConfigError(ValueError):
@@ -36,7 +40,7 @@ class DaemonConfig:
     #: sessions' tmux prefix when a caller names none; reconciliation logs strays with it
     session_prefix: str = "harness-"
     #: how long a new session's agent must stay alive for create to succeed
-    launch_probe_s: float = 0.5
+    launch_probe_s: float = DEFAULT_LAUNCH_PROBE_MS / 1000
 
     @classmethod
     def from_env(
@@ -51,11 +55,16 @@ class DaemonConfig:
             max_runtime = _duration(env, "HANGAR_MAX_RUNTIME", DEFAULT_MAX_RUNTIME_MS)
             sweep = _duration(env, "HANGAR_SWEEP_INTERVAL", 30_000) / 1000
             grace = _duration(env, "HANGAR_KILL_GRACE", 3_000) / 1000
-            probe = _duration(env, "HANGAR_LAUNCH_PROBE", 500) / 1000
+            probe_ms = _duration(env, "HANGAR_LAUNCH_PROBE", DEFAULT_LAUNCH_PROBE_MS)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
         if slots < 1:
             raise ConfigError("HANGAR_MAX_SLOTS must be at least 1")
+        if probe_ms > MAX_LAUNCH_PROBE_MS:
+            raise ConfigError(
+                f"HANGAR_LAUNCH_PROBE must be at most {MAX_LAUNCH_PROBE_MS // 1000}s: "
+                "every session create waits that long"
+            )
         level = env.get("HANGAR_LOG_LEVEL", "info")
         if level not in ("trace", "debug", "info", "warn", "error"):
             raise ConfigError(
@@ -76,7 +85,7 @@ class DaemonConfig:
             session_prefix=env.get(
                 "HANGAR_SESSION_PREFIX", env.get("HARNESS_SESSION_PREFIX", "harness-")
             ),
-            launch_probe_s=probe,
+            launch_probe_s=probe_ms / 1000,
         )
 
 

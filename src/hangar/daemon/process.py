@@ -182,12 +182,14 @@ async def end_processes(members: list[ProcessId], grace_s: float = 1.0) -> list[
     while left and asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(0.05)
         left = [m for m in left if _same_process(m)]
-    for pid, _ in left:
+    dying: list[ProcessId] = []
+    for member in left:
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
+            os.kill(member[0], signal.SIGKILL)
+            dying.append(member)
     # SIGKILL is delivered when the process is next scheduled, which on a busy machine is
     # not at once: wait (briefly) so the caller's next step never meets them still running
-    killed, dying = [pid for pid, _ in left], left
+    killed = [pid for pid, _ in dying]
     deadline = asyncio.get_running_loop().time() + _KILL_SETTLE_S
     while dying and asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(0.02)

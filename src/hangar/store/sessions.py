@@ -218,7 +218,8 @@ async def patch(
 async def record_screen(
     conn: AsyncConnection, session_id: str, *, last_hash: str, last_changed_at: int
 ) -> None:
-    """Idle tracking: only called when the screen's hash changed, so polling stays cheap."""
+    """Idle tracking: called when the screen's hash changed or input was sent, never on
+    an unchanged poll, so polling stays cheap."""
     await conn.execute(
         update(_S)
         .where(_S.c.id == session_id)

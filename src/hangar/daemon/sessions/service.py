@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from hangar.core.names import validate_session_name
 from hangar.core.terminal_text import check_send_text
 from hangar.daemon import git, process
+from hangar.daemon.config import DEFAULT_LAUNCH_PROBE_MS
 from hangar.daemon.context import DaemonContext
 from hangar.daemon.sessions import claude_config, worktrees
 from hangar.daemon.sessions import idle as idleness
@@ -49,8 +50,6 @@ ENTER_DELAY_LONG_S = 0.25
 READY_TIMEOUT_S = 30.0
 #: how long archive waits for the agent to exit after being asked
 EXIT_GRACE_S = 5.0
-#: a launch that dies within this window failed (bad flags, missing auth …)
-DEFAULT_LAUNCH_PROBE_S = 0.5
 
 T = TypeVar("T")
 
@@ -79,7 +78,7 @@ class SessionService:
         tmux: Tmux,
         *,
         prefix: str = DEFAULT_PREFIX,
-        launch_probe_s: float = DEFAULT_LAUNCH_PROBE_S,
+        launch_probe_s: float = DEFAULT_LAUNCH_PROBE_MS / 1000,
     ) -> None:
         self.ctx = ctx
         self.tmux = tmux
@@ -474,7 +473,13 @@ class SessionService:
                 await self._tmux_call(
                     row, lambda: self.tmux.send_keys(row.tmux_session, "Enter", pane=pane)
                 )
-            await self._note_input(row)
+            if text or press_enter:
+                try:
+                    await self._note_input(row)
+                except Exception as exc:  # the text is in the pane: the send succeeded
+                    self.ctx.log.warning(
+                        "session send: idle clock not restarted", session=row.name, error=str(exc)
+                    )
 
     async def _screen(self, row: SessionRow) -> _Screen:
         """The idle tracker's state for ``row``, loaded from the store the first time."""

@@ -32,7 +32,7 @@ from pathlib import Path
 from hangar.daemon.sessions.executor import CommandResult, CommandTimeout, Executor
 
 #: How long pane_state waits for tmux to reap a dead pane's process and learn its status.
-STATUS_WAIT_S = 1.0
+STATUS_WAIT_S = 0.5
 #: Single lines above this many UTF-8 bytes are pasted: send-keys would hit the command limit.
 SEND_KEYS_MAX_BYTES = 4096
 

@@ -3,7 +3,7 @@
 ``run_suite(plugin_dir)`` runs every axis against one plugin directory and returns one
 ``AxisResult(axis, name, ok, detail)`` per axis; ``ainb plugins check PATH`` prints them.
 Each axis gets a fresh ``PluginHost`` over a private data home and HOME (``harness``), with
-fast tunables (50 ms backoff, 0.3 s shutdown grace; the production 60 s crash window and
+fast tunables (50 ms backoff, 1.5 s shutdown grace; the production 60 s crash window and
 3-crash limit), and tears it down, checking that no process of the plugin's group is left.
 
 A plugin may opt in to end-to-end probing by declaring the ``cts`` CLI namespace (see

@@ -80,13 +80,13 @@ async def action_timeout(h: Harness) -> str:
     outcome = await d.invoke(SLOW_ACTION, CALLER_TIMEOUT_MS, INVOKE_WAIT)
     if outcome.code != p.ACTION_TIMEOUT:
         raise AxisFailure(
-            f"a {SLOW_SECONDS:g} s action with timeout_ms={CALLER_TIMEOUT_MS} came back"
+            f"an {SLOW_SECONDS:g} s action with timeout_ms={CALLER_TIMEOUT_MS} came back"
             f" {outcome.describe()} after {outcome.seconds:.1f} s, not -32002"
         )
     _host_answered(h, p.ACTION_INVOKE, p.ACTION_TIMEOUT)
     await h.still_works(pid, "after the timeout")
     return (
-        f"{d.mode}: a {SLOW_SECONDS:g} s action with timeout_ms={CALLER_TIMEOUT_MS} -> -32002"
+        f"{d.mode}: an {SLOW_SECONDS:g} s action with timeout_ms={CALLER_TIMEOUT_MS} -> -32002"
         f" after {outcome.seconds * 1000:.0f} ms (a fast one answers); still renders"
     )
 

@@ -54,7 +54,7 @@ CTS_POLICY: Final = Policy(
     request_timeout=5.0,
     cli_timeout=5.0,
     start_timeout=8.0,
-    shutdown_grace=1.5,  # a loaded machine; the axis's own 2 s bound still catches slow ones
+    shutdown_grace=1.5,  # a loaded machine; axis 11's own SHUTDOWN_GRACE catches slow ones
     provider_wait=0.5,
     reap_interval=1.0,
 )
