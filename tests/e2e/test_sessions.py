@@ -69,6 +69,20 @@ class Sessions:
     def status(self, name: str) -> str:
         return self.h.json("session", "show", name)["status"]
 
+    def create_in_background(self, name: str) -> subprocess.Popen[bytes]:
+        """Start ``session create NAME`` (agent ``cat``) from a CLI process of its own and
+        return once the daemon has made its tmux session (the create is still running)."""
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "hangar.cli", "session", "create", name, "--repo",
+             str(self.repo), "--command", "cat"],
+            env=self.h.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        wait_until(
+            lambda: self.tmux("has-session", "-t", f"=harness-{name}").returncode == 0,
+            timeout=15, interval=0.05,
+        )  # fmt: skip
+        return proc
+
 
 @pytest.fixture
 def sessions(hangar: Hangar, tmp_path: Path) -> Iterator[Sessions]:
@@ -650,16 +664,8 @@ def test_a_create_interrupted_by_a_crash_is_undone_at_the_next_start(sessions: S
     h.env["HANGAR_LAUNCH_PROBE"] = "20s"  # a wide window to kill the daemon in
     h.run("daemon", "start")
     pid = h.daemon_pid
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hangar.cli", "session", "create", "cut", "--repo",
-         str(sessions.repo), "--command", "cat"],
-        env=h.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
     # kill the daemon inside create's launch probe: tmux session made, row not yet active
-    wait_until(
-        lambda: sessions.tmux("has-session", "-t", "=harness-cut").returncode == 0,
-        timeout=15, interval=0.05,
-    )  # fmt: skip
+    proc = sessions.create_in_background("cut")
     assert pid is not None
     os.kill(pid, 9)
     proc.communicate(timeout=30)
@@ -680,15 +686,7 @@ def test_a_create_outlives_its_client_and_never_takes_an_existing_path(
 ) -> None:
     h = sessions.h
     h.run("daemon", "start")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hangar.cli", "session", "create", "bg", "--repo",
-         str(sessions.repo), "--command", "cat"],
-        env=h.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    wait_until(
-        lambda: sessions.tmux("has-session", "-t", "=harness-bg").returncode == 0,
-        timeout=15, interval=0.05,
-    )  # fmt: skip
+    proc = sessions.create_in_background("bg")
     proc.kill()  # Ctrl-C, closed laptop lid: the client is gone mid-create
     proc.communicate(timeout=10)
     # the daemon finished the work anyway: a whole session, not half a worktree

@@ -149,6 +149,18 @@ def echo_body(plugin_id: str) -> str:
     return ECHO.format(id=plugin_id)
 
 
+#: logs 20,000 lines per render: the host's log budget must hold
+FLOOD = """
+class Flood(Plugin):
+    name = "flood"
+    def render(self, viewport, generation):
+        for i in range(20000):
+            self.host.log("info", f"spam {i}")
+        return WireBuffer(viewport.width, viewport.height)
+run(Flood())
+"""
+
+
 async def wait_until(predicate: Callable[[], object], timeout: float = 5.0) -> None:
     """Poll ``predicate`` to a deadline (never a bare sleep as synchronisation)."""
     import asyncio

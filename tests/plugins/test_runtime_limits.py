@@ -16,17 +16,7 @@ from hangar.plugins.protocol import Viewport
 from hangar.plugins.runtime import PluginError, PluginHost, PluginState, services
 from hangar.plugins.runtime.bus import BusLimits, SnapshotBus
 from hangar.plugins.runtime.logsink import LogBudget
-from tests.plugins.conftest import FAST, PluginFactory, echo_body, read_log
-
-FLOOD = """
-class Flood(Plugin):
-    name = "flood"
-    def render(self, viewport, generation):
-        for i in range(20000):
-            self.host.log("info", f"spam {i}")
-        return WireBuffer(viewport.width, viewport.height)
-run(Flood())
-"""
+from tests.plugins.conftest import FAST, FLOOD, PluginFactory, echo_body, read_log
 
 
 async def test_host_log_flood_is_rate_limited_by_a_real_host(

@@ -19,7 +19,14 @@ from hangar.plugins.runtime import (
     PluginState,
     PluginTimeout,
 )
-from tests.plugins.conftest import FAST, PluginFactory, echo_body, read_log, wait_until
+from tests.plugins.conftest import (
+    FAST,
+    FLOOD,
+    PluginFactory,
+    echo_body,
+    read_log,
+    wait_until,
+)
 
 # Answers plugin/init properly, then replies to the first render with ``{bad}`` raw bytes.
 RAW = """#!/usr/bin/env python3
@@ -111,17 +118,6 @@ async def test_a_plugin_that_never_inits_is_a_crash(
             await host.ensure_running("sloth")
         await wait_until(lambda: host.status("sloth").crashes >= 1)
         assert "no answer" in (host.status("sloth").last_error or "")
-
-
-FLOOD = """
-class Flood(Plugin):
-    name = "flood"
-    def render(self, viewport, generation):
-        for i in range(20000):
-            self.host.log("info", f"spam {i}")
-        return WireBuffer(viewport.width, viewport.height)
-run(Flood())
-"""
 
 
 class SlowHost(PluginHost):

@@ -6,11 +6,12 @@ for ``asyncio``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hangar.client.autostart import ensure_daemon
 from hangar.client.errors import ConnectionLost, DaemonUnreachable, RemoteError
 from hangar.client.sync_client import SyncClient
+from hangar.core.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from hangar.client.async_client import AsyncClient
@@ -25,9 +26,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "AsyncClient":
-        from hangar.client.async_client import AsyncClient
-
-        return AsyncClient
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, {"AsyncClient": "hangar.client.async_client"})

@@ -15,7 +15,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -161,13 +161,11 @@ class SessionService:
         repo = await _toplevel(p.repo_path)
         root = Path(p.worktree_root).expanduser() if p.worktree_root else repo.parent / "worktrees"
         worktree = (root if root.is_absolute() else repo / root) / name
-        try:
+        with _git_errors():
             # stored: delete's "is this work anywhere else?" check compares against it
             base = p.base_branch or await worktrees.default_base(repo)
             branch = p.branch or name
             refused = await worktrees.check_branch_name(repo, branch)
-        except git.GitError as exc:
-            raise SessionError("git_error", str(exc)) from None
         if refused:
             what = "branch" if p.branch else "session name, or name a branch"
             raise SessionError("invalid_params", f"{refused}; choose another {what}")
@@ -257,10 +255,8 @@ class SessionService:
         undo: list[Callable[[], Awaitable[Any]]] = []
         self._creating.add(row.id)
         try:
-            try:
+            with _git_errors():
                 owns_branch = not await worktrees.branch_exists(repo, row.branch)
-            except git.GitError as exc:
-                raise SessionError("git_error", str(exc)) from None
             if owns_branch:  # recorded first: boot recovery must know whose branch it is
                 row = await self.ctx.store.session_patch(row.workspace_id, row.id, owns_branch=True)
 
@@ -296,15 +292,13 @@ class SessionService:
     async def _add_worktree(self, row: SessionRow, *, base: str | None) -> None:
         """Add the row's worktree (on its existing branch, or a new one from ``base``)."""
         repo = Path(row.repo_path)
-        try:
+        with _git_errors():
             existed = await worktrees.branch_exists(repo, row.branch)
             if base is None and not existed:
                 base = await worktrees.default_base(repo)
             await worktrees.add(
                 repo, Path(row.worktree_path), row.branch, None if existed else base
             )
-        except git.GitError as exc:
-            raise SessionError("git_error", str(exc)) from None
 
     async def _launch(
         self, row: SessionRow, executable: str, undo: list[Callable[[], Awaitable[Any]]]
@@ -722,13 +716,11 @@ class SessionService:
                 await self._refuse_unpushed(row)
             if row.status == "active":
                 await self._kill_own(row)
-            try:
+            with _git_errors():
                 if has_worktree:
                     await worktrees.remove(repo, worktree, force=True)
                 if row.owns_branch:  # a branch that existed before the session stays
                     await worktrees.delete_branch(repo, row.branch)
-            except git.GitError as exc:
-                raise SessionError("git_error", str(exc)) from None
             await self.ctx.store.session_delete(workspace_id, row.id)
             self._forget(row.id)
         self.ctx.log.info(
@@ -737,10 +729,8 @@ class SessionService:
         return api.SessionDeleteResult(deleted=True, id=row.id)
 
     async def _refuse_unpushed(self, row: SessionRow) -> None:
-        try:
+        with _git_errors():
             ahead = await worktrees.unique_commits(Path(row.repo_path), row.branch, row.base_branch)
-        except git.GitError as exc:
-            raise SessionError("git_error", str(exc)) from None
         if ahead:
             raise SessionError(
                 "unpushed_commits",
@@ -822,10 +812,8 @@ class SessionService:
     ) -> None:
         if force or not worktree.is_dir():
             return
-        try:
+        with _git_errors():
             dirty = await worktrees.is_dirty(worktree)
-        except git.GitError as exc:
-            raise SessionError("git_error", str(exc)) from None
         if dirty:
             raise SessionError(
                 "dirty_worktree",
@@ -986,11 +974,18 @@ def _last_words(output: str) -> str:
     return ("; last output: " + " | ".join(said[-5:])) if said else ""
 
 
-async def _toplevel(path: str) -> Path:
+@contextlib.contextmanager
+def _git_errors() -> Iterator[None]:
+    """A failed git command reaches the caller as ``git_error`` with git's own words."""
     try:
-        return await git.toplevel(Path(path).expanduser())
+        yield
     except git.GitError as exc:
         raise SessionError("git_error", str(exc)) from None
+
+
+async def _toplevel(path: str) -> Path:
+    with _git_errors():
+        return await git.toplevel(Path(path).expanduser())
 
 
 def _check_cap(max_sessions: int | None) -> int:

@@ -35,8 +35,9 @@ asyncio and the runtime.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from hangar.core.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from hangar.plugins.cts.result import AxisResult
@@ -50,11 +51,7 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr(__name__, _WHERE)
 
 
 __all__ = ["AXES", "AxisResult", "run_suite", "run_suite_async"]

@@ -9,8 +9,9 @@ importing asyncio and the rest of the host.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from hangar.core.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from hangar.plugins.runtime.actions import Action, ActionRegistry
@@ -66,11 +67,7 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr(__name__, _WHERE)
 
 
 __all__ = [
