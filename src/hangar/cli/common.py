@@ -126,6 +126,14 @@ STATUS_COLORS = {
     "cancelled": "yellow",
     "open": "white",
     "in_progress": "blue",
+    # interactive sessions: their status, and what their screen says
+    "active": "green",
+    "orphaned": "yellow",
+    "archived": "white",
+    "idle": "green",
+    "busy": "blue",
+    "waiting_for_input": "magenta",
+    "exited": "red",
 }
 
 

@@ -11,22 +11,21 @@ from typing import Any
 
 import click
 
-from hangar.cli.common import Daemon, call, common_options, emit_json, fmt_time, kv, table
+from hangar.cli.common import (
+    Daemon,
+    call,
+    common_options,
+    emit_json,
+    fmt_time,
+    kv,
+    status,
+    table,
+)
 from hangar.cli.errors import ERROR, CliError
-
-STATE_COLORS = {
-    "active": "green",
-    "orphaned": "yellow",
-    "archived": "white",
-    "idle": "green",
-    "busy": "blue",
-    "waiting_for_input": "magenta",
-    "exited": "red",
-}
 
 
 def _styled(text: str | None) -> str:
-    return "-" if not text else click.style(text, fg=STATE_COLORS.get(text))
+    return "-" if not text else status(text)
 
 
 def _duration_ms(value: str | None, what: str) -> int | None:

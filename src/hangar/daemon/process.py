@@ -178,10 +178,7 @@ async def end_processes(members: list[ProcessId], grace_s: float = 1.0) -> list[
     for pid, _ in left:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGTERM)
-    deadline = asyncio.get_running_loop().time() + grace_s
-    while left and asyncio.get_running_loop().time() < deadline:
-        await asyncio.sleep(0.05)
-        left = [m for m in left if _same_process(m)]
+    left = await _outlasting(left, grace_s, step_s=0.05)
     dying: list[ProcessId] = []
     for member in left:
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -189,9 +186,14 @@ async def end_processes(members: list[ProcessId], grace_s: float = 1.0) -> list[
             dying.append(member)
     # SIGKILL is delivered when the process is next scheduled, which on a busy machine is
     # not at once: wait (briefly) so the caller's next step never meets them still running
-    killed = [pid for pid, _ in dying]
-    deadline = asyncio.get_running_loop().time() + _KILL_SETTLE_S
-    while dying and asyncio.get_running_loop().time() < deadline:
-        await asyncio.sleep(0.02)
-        dying = [m for m in dying if _same_process(m)]
-    return killed
+    await _outlasting(dying, _KILL_SETTLE_S, step_s=0.02)
+    return [pid for pid, _ in dying]
+
+
+async def _outlasting(members: list[ProcessId], within_s: float, step_s: float) -> list[ProcessId]:
+    """Those of ``members`` still running after ``within_s`` (sooner when none are)."""
+    deadline = asyncio.get_running_loop().time() + within_s
+    while members and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(step_s)
+        members = [m for m in members if _same_process(m)]
+    return members

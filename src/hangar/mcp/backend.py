@@ -24,9 +24,6 @@ __all__ = ["DEFAULT_CALL_TIMEOUT_S", "Backend", "describe"]
 DEFAULT_CALL_TIMEOUT_S = 120.0
 """Upper bound for an ordinary call: create may wait ~30 s for the agent before its prompt."""
 
-CONNECT_TIMEOUT_S = 30.0
-"""Covers an autostart that runs the store's migrations first."""
-
 # JSON-RPC codes without a ``data.kind`` still get a word a model can act on
 _CODE_KINDS = {
     jsonrpc.NOT_FOUND: "not_found",
@@ -64,7 +61,8 @@ class Backend:
             if self._client is None or self._client.closed:
                 from hangar.client.async_client import AsyncClient
 
-                self._client = await AsyncClient.connect(self._paths, timeout=CONNECT_TIMEOUT_S)
+                # the client's default connect timeout covers an autostart's migrations
+                self._client = await AsyncClient.connect(self._paths)
             return self._client
 
     async def close(self) -> None:

@@ -125,6 +125,15 @@ class SessionService:
         except TmuxError as exc:
             raise SessionError("tmux_error", f"session {row.name!r}: {exc}") from None
 
+    async def _capture(self, row: SessionRow, call: Callable[[], Awaitable[str]]) -> str:
+        """:meth:`_tmux_call` for reading the screen: a failing tmux is ``capture_failed``."""
+        try:
+            return await self._tmux_call(row, call)
+        except SessionError as exc:
+            if exc.kind == "tmux_error":
+                raise SessionError("capture_failed", exc.message) from None
+            raise
+
     async def _orphan(self, row: SessionRow, why: str) -> None:
         # conditional: a caller holding an old row must not undo an archive or a delete
         if await self.ctx.store.session_set_status_if(row.id, expected="active", status="orphaned"):
@@ -506,17 +515,10 @@ class SessionService:
         await self._pane(row)
         now = iso(self.ctx.clock.now_ms())
         name, pane = row.tmux_session, row.pane_id
-        try:
-            if p.since_line is None:
-                content = await self._tmux_call(
-                    row, lambda: self.tmux.capture(name, p.lines, pane=pane)
-                )
-                return api.SessionReadResult(content=content, captured_at=now)
-            history = await self._tmux_call(row, lambda: self.tmux.capture_history(name, pane=pane))
-        except SessionError as exc:
-            if exc.kind == "tmux_error":
-                raise SessionError("capture_failed", exc.message) from None
-            raise
+        if p.since_line is None:
+            content = await self._capture(row, lambda: self.tmux.capture(name, p.lines, pane=pane))
+            return api.SessionReadResult(content=content, captured_at=now)
+        history = await self._capture(row, lambda: self.tmux.capture_history(name, pane=pane))
         lines = history.split("\n") if history else []
         # tmux drops the oldest history past its limit, so a cursor can outrun the total
         truncated = p.since_line > len(lines)
@@ -567,17 +569,10 @@ class SessionService:
         threshold = row.idle_threshold_ms if threshold_ms is None else threshold_ms
         _check_threshold(threshold)
         state = await self._pane(row)
-        try:
-            content = await self._tmux_call(
-                row,
-                lambda: self.tmux.capture(
-                    row.tmux_session, idleness.SAMPLE_LINES, pane=row.pane_id
-                ),
-            )
-        except SessionError as exc:
-            if exc.kind == "tmux_error":
-                raise SessionError("capture_failed", exc.message) from None
-            raise
+        content = await self._capture(
+            row,
+            lambda: self.tmux.capture(row.tmux_session, idleness.SAMPLE_LINES, pane=row.pane_id),
+        )
         return await self._record(row, content, threshold, pane_dead=state.dead)
 
     async def _record(
