@@ -45,7 +45,7 @@ from hangar.plugins.protocol import (
     Viewport,
     WireBuffer,
 )
-from hangar.proto.framing import MAX_BODY_BYTES, FrameDecoder, FrameError, encode_frame
+from hangar.proto.framing import MAX_BODY_BYTES, FrameDecoder, FrameError, write_frame_sync
 from hangar.proto.jsonrpc import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
@@ -105,8 +105,7 @@ class _Channel:
         self.inbox: deque[Message] = deque()  # messages that arrived during a reverse call
 
     def send(self, body: bytes) -> None:
-        self._out.write(encode_frame(body))
-        self._out.flush()
+        write_frame_sync(self._out, body)
 
     def recv(self, timeout: float | None) -> Message | None:
         """The next message off the wire, ``None`` after ``timeout`` seconds without one."""

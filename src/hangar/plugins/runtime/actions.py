@@ -25,12 +25,6 @@ class ActionRegistry:
     def register(self, name: str, fn: Action) -> None:
         self._actions[name] = fn
 
-    def unregister(self, name: str) -> None:
-        self._actions.pop(name, None)
-
-    def names(self) -> list[str]:
-        return sorted(self._actions)
-
     async def invoke(self, name: str, payload: bytes, timeout_ms: int) -> bytes:
         fn = self._actions.get(name)
         if fn is None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from hangar.core.env_policy import pattern_matches
 from hangar.plugins import protocol as p
 from hangar.plugins.manifest import Manifest
 from hangar.proto.jsonrpc import CAPABILITY_DENIED, INVALID_PARAMS, SECRET_ACCESS_DENIED, RpcError
@@ -82,7 +83,7 @@ class CapabilityGate:
             self._need("event_stream_subscribe")
             allowed = self.manifest.grant("event_stream_subscribe")
             topic = _str(params, "topic")
-            if isinstance(allowed, list) and not any(_topic_match(topic, a) for a in allowed):
+            if isinstance(allowed, list) and not any(pattern_matches(a, topic) for a in allowed):
                 raise p.capability_denied("event_stream_subscribe", {"topic": topic})
         elif method == p.SPAWN_MANAGED_SUBPROCESS:
             self._need("spawn_managed_subprocess")
@@ -170,10 +171,6 @@ class CapabilityGate:
 
 def _within(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
-
-
-def _topic_match(topic: str, pattern: str) -> bool:
-    return topic.startswith(pattern[:-1]) if pattern.endswith("*") else topic == pattern
 
 
 def _str(params: Any, name: str) -> str:

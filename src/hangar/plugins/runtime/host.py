@@ -48,6 +48,7 @@ from hangar.proto.jsonrpc import (
     METHOD_NOT_FOUND,
     NOT_IMPLEMENTED,
     RpcError,
+    encode_notification,
 )
 
 __all__ = ["LOG_LEVEL_ENV", "PluginHost", "PluginStatus"]
@@ -539,8 +540,6 @@ class PluginHost:
 
     def _event_bodies(self, snap: Snapshot) -> list[bytes]:
         """The ``plugin/handle_event`` frames for one snapshot (several when chunked)."""
-        from hangar.proto.jsonrpc import encode_notification
-
         if len(snap.payload) <= p.CHUNK_SIZE:
             params = p.HandleEventParams(snap.topic, snap.payload)
             return [encode_notification(p.HANDLE_EVENT, params)]
@@ -554,12 +553,13 @@ class PluginHost:
         if stale is not None and stale[0] != snap.version:
             del self._chunk_cache[snap.topic]  # the old version's slices are dead weight now
         bodies: list[bytes] | None = None
+        subscribed = self.bus.subscribers(snap.topic)
         for sup in self._sups.values():
             conn = sup.conn
             if conn is None or sup.id == snap.source or sup.state is not PluginState.RUNNING:
                 continue
             wanted = snap.topic in sup.spec.manifest.subscribes.snapshots
-            if wanted or sup.id in self.bus.subscribers(snap.topic):
+            if wanted or sup.id in subscribed:
                 bodies = bodies or self._event_bodies(snap)
                 conn.post_event(snap.topic, bodies)
 
