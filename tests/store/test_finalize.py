@@ -71,7 +71,7 @@ async def test_cancel_after_done_is_a_terminal_mismatch_and_changes_nothing(worl
     world.clock.advance(1_000)
     for outcome in (
         await s.task_cancel(ws, task_id),
-        (await s.task_fail(task_id, reason=FailureReason.RUNTIME_OFFLINE))[0],
+        await s.task_fail(task_id, reason=FailureReason.RUNTIME_OFFLINE),
         await s.task_transition(ws, task_id, "failed"),
     ):
         assert (outcome.kind, outcome.found, outcome.ok) == (K.TERMINAL_MISMATCH, "done", False)
@@ -102,9 +102,10 @@ async def test_fail_from_each_source_keeps_session_and_work_dir(world: World) ->
     await advance(s, ws, running.id, "running")
     await s.task_pin_session(running.id, "sess-9")
     for task, found in ((queued, "queued"), (dispatched, "dispatched"), (running, "running")):
-        outcome, child = await s.task_fail(
+        outcome = await s.task_fail(
             task.id, reason=FailureReason.AGENT_ERROR, result={"content": "boom"}
         )
+        child = outcome.child
         assert (outcome.kind, outcome.found, child) == (K.TRANSITIONED, found, None)
     row = await s.task_get(ws, running.id)
     assert row is not None

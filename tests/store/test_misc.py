@@ -22,7 +22,7 @@ async def test_socket_token_digest_is_a_single_row(store: Store) -> None:
 
 async def test_health_of_a_migrated_store(store: Store) -> None:
     health = await store.health()
-    assert health == {"dialect": store.dialect, "migrated": True, "revision": "0016"}
+    assert health == {"dialect": store.dialect, "migrated": True, "revision": "0017"}
     assert store.dialect in ("sqlite", "postgresql")
 
 
@@ -51,7 +51,8 @@ async def test_finalizing_an_autopilot_task_stamps_its_run(world: World) -> None
         world.clock.advance(5)
     await s.task_complete(made[0].id, result={}, session_id=None)
     await s.task_cancel(ws, made[1].id)
-    _, child = await s.task_fail(made[2].id, reason=FailureReason.RUNTIME_OFFLINE)
+    change = await s.task_fail(made[2].id, reason=FailureReason.RUNTIME_OFFLINE)
+    child = change.child
     assert child is not None and child.autopilot_run_id == "run2"
 
     async with s.engine.connect() as conn:

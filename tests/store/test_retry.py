@@ -29,7 +29,8 @@ async def _running_issue_task(world: World) -> tuple[str, str]:
 async def test_runtime_offline_is_retried_once_then_stops(world: World) -> None:
     s, ws = world.store, world.ws.id
     issue_id, first = await _running_issue_task(world)
-    outcome, child = await s.task_fail(first, reason=FailureReason.RUNTIME_OFFLINE)
+    outcome = await s.task_fail(first, reason=FailureReason.RUNTIME_OFFLINE)
+    child = outcome.child
     assert outcome.wrote and child is not None
     assert (child.status, child.attempt, child.max_attempts, child.parent_task_id) == (
         "queued",
@@ -49,7 +50,8 @@ async def test_runtime_offline_is_retried_once_then_stops(world: World) -> None:
     assert (await s.issue_get(ws, issue_id)).state == "in_progress"  # type: ignore[union-attr]
 
     await advance(s, ws, child.id, "running")
-    outcome, grandchild = await s.task_fail(child.id, reason=FailureReason.RUNTIME_OFFLINE)
+    outcome = await s.task_fail(child.id, reason=FailureReason.RUNTIME_OFFLINE)
+    grandchild = outcome.child
     assert outcome.wrote and grandchild is None  # attempt 2 of 2: no more
     assert (await s.issue_get(ws, issue_id)).state == "open"  # type: ignore[union-attr]
     assert len(await s.task_list(ws)) == 2
@@ -58,7 +60,8 @@ async def test_runtime_offline_is_retried_once_then_stops(world: World) -> None:
 async def test_agent_error_is_not_retried(world: World) -> None:
     s, ws = world.store, world.ws.id
     issue_id, task_id = await _running_issue_task(world)
-    outcome, child = await s.task_fail(task_id, reason=FailureReason.AGENT_ERROR)
+    outcome = await s.task_fail(task_id, reason=FailureReason.AGENT_ERROR)
+    child = outcome.child
     assert outcome.wrote and child is None
     assert len(await s.task_list(ws)) == 1
     assert (await s.issue_get(ws, issue_id)).state == "open"  # type: ignore[union-attr]
@@ -67,7 +70,8 @@ async def test_agent_error_is_not_retried(world: World) -> None:
 async def test_child_carries_the_work_dir(world: World) -> None:
     s = world.store
     _, task_id = await _running_issue_task(world)
-    _, child = await s.task_fail(task_id, reason=FailureReason.RUNTIME_RECOVERY)
+    change = await s.task_fail(task_id, reason=FailureReason.RUNTIME_RECOVERY)
+    child = change.child
     assert child is not None and child.work_dir == "/w/first"
 
 
@@ -75,7 +79,8 @@ async def test_auto_retry_that_would_collide_is_skipped_not_fatal(world: World) 
     s, ws = world.store, world.ws.id
     issue_id, task_id = await _running_issue_task(world)
     pending = await s.task_enqueue(ws, agent_id=world.agent.id, issue_id=issue_id)
-    outcome, child = await s.task_fail(task_id, reason=FailureReason.RUNTIME_OFFLINE)
+    outcome = await s.task_fail(task_id, reason=FailureReason.RUNTIME_OFFLINE)
+    child = outcome.child
     assert outcome.wrote and child is None  # the pending task already covers the issue
     assert (await s.task_get(ws, task_id)).status == "failed"  # type: ignore[union-attr]
     assert {t.id for t in await s.task_list(ws, status="queued")} == {pending.id}

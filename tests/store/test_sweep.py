@@ -57,6 +57,7 @@ async def test_every_band(world: World) -> None:
         "dispatched_requeued": 2,
         "dispatched_timed_out": 1,
         "running_timed_out": 1,
+        "cancelled": 0,
     }
     assert report.total == 5
     assert [t.id for t in report.queued_timed_out] == [q_old]

@@ -91,6 +91,8 @@ class TaskRow(Row, kw_only=True):
     dispatched_at: int | None = None
     started_at: int | None = None
     finished_at: int | None = None
+    #: a cancel was asked for while the task held a process; its daemon finalizes it
+    cancel_requested_at: int | None = None
 
 
 class TaskMessageRow(Row, kw_only=True):

@@ -13,6 +13,7 @@ from hangar.store.issues import UNSET, Unset
 from hangar.store.migrate import migrate
 from hangar.store.store import Store
 from hangar.store.sweeper import RecoveryReport, SweepReport
+from hangar.store.tasks import TaskChange
 
 __all__ = [
     "UNSET",
@@ -24,6 +25,7 @@ __all__ = [
     "Store",
     "StoreError",
     "SweepReport",
+    "TaskChange",
     "Unset",
     "UnsupportedDatabaseURL",
     "create_engine",

@@ -123,6 +123,7 @@ def task_row(m: RowMapping) -> TaskRow:
         dispatched_at=m["dispatched_at"],
         started_at=m["started_at"],
         finished_at=m["finished_at"],
+        cancel_requested_at=m["cancel_requested_at"],
     )
 
 

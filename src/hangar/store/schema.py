@@ -207,6 +207,8 @@ agent_task_queue = Table(
     Column("dispatched_at", BigInteger),
     Column("autopilot_run_id", Text, ForeignKey("autopilot_run.id")),
     Column("priority", Integer, nullable=False, server_default="0"),
+    #: set by a cancel of a dispatched or running task; the daemon running it finalizes (0017)
+    Column("cancel_requested_at", BigInteger),
     CheckConstraint(_in("status", TASK_STATUSES), name="status"),
     Index(
         "idx_one_pending_task_per_issue_agent",

@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hangar.core.clock import Clock
 from hangar.core.failures import DEFAULT_MAX_ATTEMPTS, FailureReason
-from hangar.core.fsm import FinalizeOutcome
 from hangar.core.ids import IdGen
 from hangar.proto.rows import (
     AgentRow,
@@ -46,6 +45,7 @@ from hangar.store.issues import UNSET, Unset
 from hangar.store.migrate import current_revision, head_revision
 from hangar.store.migrate import migrate as run_migrations
 from hangar.store.sweeper import RecoveryReport, SweepReport
+from hangar.store.tasks import TaskChange
 from hangar.store.writelock import lock_key, writer_lock
 
 
@@ -269,13 +269,13 @@ class Store:
         async with self._write() as conn:
             return await tasks.claim(conn, self._ctx, runtime_ids)
 
-    async def task_start(self, task_id: str, *, work_dir: str | None) -> FinalizeOutcome:
+    async def task_start(self, task_id: str, *, work_dir: str | None) -> TaskChange:
         async with self._write() as conn:
             return await tasks.start(conn, self._ctx, task_id, work_dir=work_dir)
 
     async def task_complete(
         self, task_id: str, *, result: Mapping[str, Any] | None, session_id: str | None
-    ) -> FinalizeOutcome:
+    ) -> TaskChange:
         async with self._write() as conn:
             return await tasks.complete(
                 conn, self._ctx, task_id, result=result, session_id=session_id
@@ -288,19 +288,23 @@ class Store:
         reason: FailureReason,
         result: Mapping[str, Any] | None = None,
         session_id: str | None = None,
-    ) -> tuple[FinalizeOutcome, TaskRow | None]:
+    ) -> TaskChange:
         async with self._write() as conn:
             return await tasks.fail(
                 conn, self._ctx, task_id, reason=reason, result=result, session_id=session_id
             )
 
-    async def task_cancel(self, workspace_id: str, task_id: str) -> FinalizeOutcome:
+    async def task_cancel(self, workspace_id: str | None, task_id: str) -> TaskChange:
+        """→ cancelled at once, from any legal source: for the daemon that stopped the run."""
         async with self._write() as conn:
             return await tasks.cancel(conn, self._ctx, workspace_id, task_id)
 
-    async def task_transition(
-        self, workspace_id: str, task_id: str, to_status: str
-    ) -> FinalizeOutcome:
+    async def task_request_cancel(self, workspace_id: str, task_id: str) -> TaskChange:
+        """A person's cancel: queued → cancelled; dispatched/running → marked for its daemon."""
+        async with self._write() as conn:
+            return await tasks.request_cancel(conn, self._ctx, workspace_id, task_id)
+
+    async def task_transition(self, workspace_id: str, task_id: str, to_status: str) -> TaskChange:
         """Any edge of the FSM table by name (a ``TaskStatus`` is a str too); an unknown
         token raises ``hangar.core.fsm.UnknownState``."""
         async with self._write() as conn:

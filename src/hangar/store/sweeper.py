@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hangar.core.failures import FailureReason
 from hangar.core.fsm import TaskStatus
-from hangar.proto.rows import TaskRow
+from hangar.proto.rows import IssueRow, TaskRow
 from hangar.store import tasks
 from hangar.store.context import StoreContext
 from hangar.store.convert import task_row
@@ -25,11 +25,12 @@ from hangar.store.schema import agent_runtime, agent_task_queue
 _T = agent_task_queue
 #: The picker's view of the queue; band expressions are written against it.
 _S = _T.alias("s")
-_Q, _D, _R, _F = (
+_Q, _D, _R, _F, _C = (
     TaskStatus.QUEUED,
     TaskStatus.DISPATCHED,
     TaskStatus.RUNNING,
     TaskStatus.FAILED,
+    TaskStatus.CANCELLED,
 )
 
 DEFAULT_BATCH = 500
@@ -48,7 +49,10 @@ class SweepReport:
     dispatched_requeued: list[TaskRow] = field(default_factory=list)
     dispatched_timed_out: list[TaskRow] = field(default_factory=list)
     running_timed_out: list[TaskRow] = field(default_factory=list)
+    #: cancel requested, but the daemon that ran it is gone: nobody else will finalize it
+    cancelled: list[TaskRow] = field(default_factory=list)
     children: list[TaskRow] = field(default_factory=list)  # retries (none for timeouts today)
+    issues: list[IssueRow] = field(default_factory=list)  # issues whose state moved
 
     def as_dict(self) -> dict[str, int]:
         """Counts per band, for logs."""
@@ -57,6 +61,7 @@ class SweepReport:
             "dispatched_requeued": len(self.dispatched_requeued),
             "dispatched_timed_out": len(self.dispatched_timed_out),
             "running_timed_out": len(self.running_timed_out),
+            "cancelled": len(self.cancelled),
         }
 
     @property
@@ -74,7 +79,9 @@ class RecoveryReport:
 
     requeued: list[TaskRow] = field(default_factory=list)  # dispatched → queued
     failed: list[TaskRow] = field(default_factory=list)  # running → failed runtime_recovery
+    cancelled: list[TaskRow] = field(default_factory=list)  # a cancel was asked of the dead run
     children: list[TaskRow] = field(default_factory=list)  # the retry children
+    issues: list[IssueRow] = field(default_factory=list)  # issues whose state moved
 
 
 async def _move(
@@ -129,6 +136,7 @@ async def sweep(
         rt.c.status != "offline",
         rt.c.last_seen_at >= now - runtime_offline_ms,
     )
+    cancelled, reopened = await _cancel_requested(conn, ctx, ~alive, batch)
     queued = await _move(conn, _Q, _F, s.c.created_at < now - queued_ttl_ms, timeout, batch)
     dispatched_dead = await _move(
         conn, _D, _F, and_(s.c.dispatched_at < now - dispatched_ttl_ms, ~alive), timeout, batch
@@ -150,33 +158,51 @@ async def sweep(
     )
 
     failed = queued + dispatched_dead + running
-    children = await tasks.after_fail(conn, ctx, failed, FailureReason.TIMEOUT)
+    children, moved = await tasks.after_fail(conn, ctx, failed, FailureReason.TIMEOUT)
     return SweepReport(
         queued_timed_out=[task_row(r) for r in queued],
         dispatched_requeued=[task_row(r) for r in requeued],
         dispatched_timed_out=[task_row(r) for r in dispatched_dead],
         running_timed_out=[task_row(r) for r in running],
+        cancelled=[task_row(r) for r in cancelled],
         children=children,
+        issues=reopened + moved,
     )
+
+
+async def _cancel_requested(
+    conn: AsyncConnection, ctx: StoreContext, band: ColumnElement[bool], batch: int | None
+) -> tuple[list[RowMapping], list[IssueRow]]:
+    """Dispatched or running rows with a cancel request in ``band`` → cancelled."""
+    values = {"finished_at": ctx.now(), "failure_reason": FailureReason.USER_CANCEL.value}
+    asked = and_(_S.c.cancel_requested_at.is_not(None), band.self_group())
+    rows = []
+    for source in (_D, _R):
+        rows += await _move(conn, source, _C, asked, values, batch)
+    return rows, await tasks.settle(conn, ctx, _C, rows)
 
 
 async def recover(
     conn: AsyncConnection, ctx: StoreContext, runtime_ids: Sequence[str]
 ) -> RecoveryReport:
-    """At daemon boot: this daemon's dispatched rows go back to the queue (edge 3) and its
-    running rows fail with ``runtime_recovery`` (retried while attempts remain)."""
+    """At daemon boot: this daemon's rows with a cancel request are cancelled, its other
+    dispatched rows go back to the queue and its running rows fail with
+    ``runtime_recovery`` (retried while attempts remain)."""
     if not runtime_ids:
         return RecoveryReport()
     mine = _S.c.runtime_id.in_(sorted(set(runtime_ids)))
+    cancelled, reopened = await _cancel_requested(conn, ctx, mine, None)
     requeued = await _move(conn, _D, _Q, mine, {"dispatched_at": None}, None)
     values = {
         "failure_reason": FailureReason.RUNTIME_RECOVERY.value,
         "finished_at": ctx.now(),
     }
     failed = await _move(conn, _R, _F, mine, values, None)
-    children = await tasks.after_fail(conn, ctx, failed, FailureReason.RUNTIME_RECOVERY)
+    children, moved = await tasks.after_fail(conn, ctx, failed, FailureReason.RUNTIME_RECOVERY)
     return RecoveryReport(
         requeued=[task_row(r) for r in requeued],
         failed=[task_row(r) for r in failed],
+        cancelled=[task_row(r) for r in cancelled],
         children=children,
+        issues=reopened + moved,
     )

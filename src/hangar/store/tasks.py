@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
@@ -37,10 +38,10 @@ from hangar.core.fsm import (
     resolve_noop,
     sources_of,
 )
-from hangar.proto.rows import TaskRow
+from hangar.proto.rows import IssueRow, TaskRow
 from hangar.store import agents
 from hangar.store.context import StoreContext
-from hangar.store.convert import dump_json, task_row
+from hangar.store.convert import dump_json, issue_row, task_row
 from hangar.store.dml import upsert
 from hangar.store.errors import Conflict, InvalidTransition, InvalidValue, NotFound
 from hangar.store.schema import agent, agent_task_queue, autopilot_run, issue
@@ -55,6 +56,45 @@ _RUN_STATUS = {_DONE: "completed", _F: "failed", _C: "cancelled"}
 
 def _values(statuses: Iterable[TaskStatus]) -> list[str]:
     return sorted(s.value for s in statuses)
+
+
+@dataclass(frozen=True)
+class TaskChange:
+    """What one FSM service wrote, as the rows look now, so nobody has to read them again.
+
+    ``outcome`` says how the transition resolved; ``task`` is the row after the write
+    (None when nothing was written), ``issues`` the issues whose state the write moved,
+    ``children`` the retries it queued.
+    """
+
+    outcome: FinalizeOutcome
+    task: TaskRow | None = None
+    issues: list[IssueRow] = field(default_factory=list)
+    children: list[TaskRow] = field(default_factory=list)
+
+    @property
+    def kind(self) -> FinalizeKind:
+        return self.outcome.kind
+
+    @property
+    def found(self) -> TaskStatus | None:
+        return self.outcome.found
+
+    @property
+    def target(self) -> TaskStatus:
+        return self.outcome.target
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome.ok
+
+    @property
+    def wrote(self) -> bool:
+        return self.outcome.wrote
+
+    @property
+    def child(self) -> TaskRow | None:
+        return self.children[0] if self.children else None
 
 
 def transition(target: TaskStatus, sources: Iterable[TaskStatus] | None = None) -> Update:
@@ -124,44 +164,42 @@ async def finalize(
 # --- side effects of a task ending ------------------------------------------------------
 
 
-async def _mark_issues_started(conn: AsyncConnection, issue_ids: Sequence[str]) -> None:
-    await conn.execute(
-        update(issue)
-        .where(issue.c.id.in_(issue_ids), issue.c.state == "open")
-        .values(state="in_progress")
-    )
+async def _set_issue_states(
+    conn: AsyncConnection, issue_ids: Sequence[str], state: str, *conditions: Any
+) -> list[IssueRow]:
+    stmt = update(issue).where(issue.c.id.in_(issue_ids), *conditions).values(state=state)
+    return [issue_row(m) for m in (await conn.execute(stmt.returning(*issue.c))).mappings()]
 
 
-async def _mark_issues_done(conn: AsyncConnection, issue_ids: Sequence[str]) -> None:
-    await conn.execute(
-        update(issue)
-        .where(issue.c.id.in_(issue_ids), issue.c.state.in_(("open", "in_progress")))
-        .values(state="done")
-    )
+async def _mark_issues_started(conn: AsyncConnection, issue_ids: Sequence[str]) -> list[IssueRow]:
+    return await _set_issue_states(conn, issue_ids, "in_progress", issue.c.state == "open")
 
 
-async def _reopen_issues(conn: AsyncConnection, issue_ids: Sequence[str]) -> None:
+async def _mark_issues_done(conn: AsyncConnection, issue_ids: Sequence[str]) -> list[IssueRow]:
+    open_ = issue.c.state.in_(("open", "in_progress"))
+    return await _set_issue_states(conn, issue_ids, "done", open_)
+
+
+async def _reopen_issues(conn: AsyncConnection, issue_ids: Sequence[str]) -> list[IssueRow]:
     """Back to open, unless another task is still running on the issue."""
     busy = _T.alias("busy")
     still_running = exists().where(busy.c.issue_id == issue.c.id, busy.c.status == _R.value)
-    await conn.execute(
-        update(issue)
-        .where(issue.c.id.in_(issue_ids), issue.c.state == "in_progress", ~still_running)
-        .values(state="open")
-    )
+    in_progress = issue.c.state == "in_progress"
+    return await _set_issue_states(conn, issue_ids, "open", in_progress, ~still_running)
 
 
 async def settle(
     conn: AsyncConnection, ctx: StoreContext, target: TaskStatus, rows: Sequence[RowMapping]
-) -> None:
+) -> list[IssueRow]:
     """Effects of tasks that ended for good (no retry follows): the issue's state and the
-    autopilot run cascade, in the finalize's own transaction."""
+    autopilot run cascade, in the finalize's own transaction. Returns the moved issues."""
     issue_ids = sorted({r["issue_id"] for r in rows if r["issue_id"] is not None})
+    moved: list[IssueRow] = []
     if issue_ids:
         if target is _DONE:
-            await _mark_issues_done(conn, issue_ids)
+            moved = await _mark_issues_done(conn, issue_ids)
         else:
-            await _reopen_issues(conn, issue_ids)
+            moved = await _reopen_issues(conn, issue_ids)
     run_ids = sorted({r["autopilot_run_id"] for r in rows if r["autopilot_run_id"] is not None})
     if run_ids:
         await conn.execute(
@@ -169,6 +207,7 @@ async def settle(
             .where(autopilot_run.c.id.in_(run_ids), autopilot_run.c.completed_at.is_(None))
             .values(status=_RUN_STATUS[target], completed_at=ctx.now())
         )
+    return moved
 
 
 def _child_values(ctx: StoreContext, parent: RowMapping) -> dict[str, Any]:
@@ -193,8 +232,9 @@ def _child_values(ctx: StoreContext, parent: RowMapping) -> dict[str, Any]:
 
 async def after_fail(
     conn: AsyncConnection, ctx: StoreContext, rows: Sequence[RowMapping], reason: FailureReason
-) -> list[TaskRow]:
-    """Spawn retry children where ``should_retry`` says so; settle the rest.
+) -> tuple[list[TaskRow], list[IssueRow]]:
+    """Spawn retry children where ``should_retry`` says so; settle the rest. Returns the
+    children and the issues that moved.
 
     A child that would collide with a pending task for the same (issue, agent) is skipped
     (ON CONFLICT DO NOTHING): that pending task already covers the work, and failing the
@@ -210,8 +250,7 @@ async def after_fail(
                 children.append(task_row(child))
                 continue
         settled.append(row)
-    await settle(conn, ctx, _F, settled)
-    return children
+    return children, await settle(conn, ctx, _F, settled)
 
 
 # --- enqueue and claim ------------------------------------------------------------------
@@ -339,14 +378,15 @@ async def start(
     *,
     work_dir: str | None,
     workspace_id: str | None = None,
-) -> FinalizeOutcome:
+) -> TaskChange:
     values: dict[str, Any] = {"started_at": ctx.now()}
     if work_dir is not None:
         values["work_dir"] = work_dir
     outcome, row = await finalize(conn, task_id, _R, values, workspace_id=workspace_id)
-    if row is not None and row["issue_id"] is not None:
-        await _mark_issues_started(conn, [row["issue_id"]])
-    return outcome
+    if row is None:
+        return TaskChange(outcome)
+    moved = [] if row["issue_id"] is None else await _mark_issues_started(conn, [row["issue_id"]])
+    return TaskChange(outcome, task_row(row), moved)
 
 
 async def complete(
@@ -357,16 +397,16 @@ async def complete(
     result: Mapping[str, Any] | None,
     session_id: str | None,
     workspace_id: str | None = None,
-) -> FinalizeOutcome:
+) -> TaskChange:
     values: dict[str, Any] = {"finished_at": ctx.now()}
     if result is not None:
         values["result"] = dump_json(result)
     if session_id is not None:
         values["session_id"] = session_id
     outcome, row = await finalize(conn, task_id, _DONE, values, workspace_id=workspace_id)
-    if row is not None:
-        await settle(conn, ctx, _DONE, [row])
-    return outcome
+    if row is None:
+        return TaskChange(outcome)
+    return TaskChange(outcome, task_row(row), await settle(conn, ctx, _DONE, [row]))
 
 
 async def fail(
@@ -378,7 +418,7 @@ async def fail(
     result: Mapping[str, Any] | None,
     session_id: str | None,
     workspace_id: str | None = None,
-) -> tuple[FinalizeOutcome, TaskRow | None]:
+) -> TaskChange:
     """→ failed from any legal source; keeps session_id/work_dir so a retry can resume."""
     values: dict[str, Any] = {"finished_at": ctx.now(), "failure_reason": reason.value}
     if result is not None:
@@ -387,30 +427,71 @@ async def fail(
         values["session_id"] = session_id
     outcome, row = await finalize(conn, task_id, _F, values, workspace_id=workspace_id)
     if row is None:
-        return outcome, None
-    children = await after_fail(conn, ctx, [row], reason)
-    return outcome, children[0] if children else None
+        return TaskChange(outcome)
+    children, moved = await after_fail(conn, ctx, [row], reason)
+    return TaskChange(outcome, task_row(row), moved, children)
 
 
 async def cancel(
     conn: AsyncConnection, ctx: StoreContext, workspace_id: str | None, task_id: str
-) -> FinalizeOutcome:
+) -> TaskChange:
+    """→ cancelled from any legal source, at once (the daemon running it has stopped it)."""
+    return await _cancel_from(conn, ctx, workspace_id, task_id, sources_of(_C))
+
+
+async def _cancel_from(
+    conn: AsyncConnection,
+    ctx: StoreContext,
+    workspace_id: str | None,
+    task_id: str,
+    sources: frozenset[TaskStatus],
+) -> TaskChange:
     values = {"finished_at": ctx.now(), "failure_reason": FailureReason.USER_CANCEL.value}
-    outcome, row = await finalize(conn, task_id, _C, values, workspace_id=workspace_id)
-    if row is not None:
-        await settle(conn, ctx, _C, [row])
-    return outcome
+    stmt = transition(_C, sources).where(_T.c.id == task_id).values(**values)
+    if workspace_id is not None:
+        stmt = stmt.where(_T.c.workspace_id == workspace_id)
+    row = (await conn.execute(stmt.returning(*_T.c))).mappings().first()
+    if row is None:
+        return TaskChange(resolve_noop(await _status_of(conn, task_id, workspace_id), _C))
+    outcome = FinalizeOutcome(FinalizeKind.TRANSITIONED, _prior_status(row, sources), _C)
+    return TaskChange(outcome, task_row(row), await settle(conn, ctx, _C, [row]))
+
+
+async def request_cancel(
+    conn: AsyncConnection, ctx: StoreContext, workspace_id: str, task_id: str
+) -> TaskChange:
+    """A person's cancel. A queued task is cancelled at once; a dispatched or running one
+    holds a process on some daemon, so the request is recorded (``cancel_requested_at``)
+    and that daemon stops the agent and finalizes. Returns the cancelled row, or the
+    marked row with an ILLEGAL_STATE outcome naming where it is now."""
+    change = await _cancel_from(conn, ctx, workspace_id, task_id, frozenset({_Q}))
+    if change.wrote or change.found not in ACTIVE:
+        return change
+    stmt = (
+        update(_T)
+        .where(
+            _T.c.id == task_id,
+            _T.c.workspace_id == workspace_id,
+            _T.c.status.in_(_values(ACTIVE)),
+        )
+        .values(cancel_requested_at=func.coalesce(_T.c.cancel_requested_at, ctx.now()))
+        .returning(*_T.c)
+    )
+    row = (await conn.execute(stmt)).mappings().first()
+    if row is None:  # it left the active states in between: say where it is now
+        return TaskChange(resolve_noop(await _status_of(conn, task_id, workspace_id), _C))
+    return TaskChange(change.outcome, task_row(row))
 
 
 async def transition_by_hand(
     conn: AsyncConnection, ctx: StoreContext, workspace_id: str, task_id: str, to_status: str
-) -> FinalizeOutcome:
+) -> TaskChange:
     """Any edge of the table, by name; each target takes its service's path."""
     target = parse_status(to_status)
     if target is _C:
         return await cancel(conn, ctx, workspace_id, task_id)
     if target is _F:
-        outcome, _child = await fail(
+        return await fail(
             conn,
             ctx,
             task_id,
@@ -419,7 +500,6 @@ async def transition_by_hand(
             session_id=None,
             workspace_id=workspace_id,
         )
-        return outcome
     if target is _DONE:
         return await complete(
             conn, ctx, task_id, result=None, session_id=None, workspace_id=workspace_id
@@ -427,8 +507,8 @@ async def transition_by_hand(
     if target is _R:
         return await start(conn, ctx, task_id, work_dir=None, workspace_id=workspace_id)
     values = {"dispatched_at": ctx.now() if target is _D else None}
-    outcome, _row = await finalize(conn, task_id, target, values, workspace_id=workspace_id)
-    return outcome
+    outcome, row = await finalize(conn, task_id, target, values, workspace_id=workspace_id)
+    return TaskChange(outcome, None if row is None else task_row(row))
 
 
 async def retry(
