@@ -1,61 +1,68 @@
-"""The daemon: boot order, the loops it runs, and an orderly shutdown."""
+"""The composition root: builds every service from the configuration, wires them with
+explicit arguments, runs the loops, and stops them in order. Nothing imports this module
+but the daemon's entry point and tests."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import os
-from pathlib import Path
 from typing import Any
 
+from hangar.adapters.files import private_dir, write_private
 from hangar.core import tokens
 from hangar.core.clock import Clock, SystemClock
 from hangar.core.ids import IdGen, UlidGen
-from hangar.daemon import sweeper
-from hangar.daemon.bus import EventBus
 from hangar.daemon.config import DaemonConfig
-from hangar.daemon.context import DaemonContext
-from hangar.daemon.dispatcher import Dispatcher
-from hangar.daemon.handlers import Handlers
+from hangar.daemon.events import EventBus, MemoryEventBus
+from hangar.daemon.lifecycle import Lifecycle
 from hangar.daemon.lock import InstanceLock
 from hangar.daemon.observability import configure_logging, get_logger
-from hangar.daemon.server import RpcServer
-from hangar.daemon.session_handlers import SessionHandlers
+from hangar.daemon.rpc.agents import AgentRoutes
+from hangar.daemon.rpc.common import Routes, merged
+from hangar.daemon.rpc.health import HealthRoutes, Load
+from hangar.daemon.rpc.issues import IssueRoutes
+from hangar.daemon.rpc.server import RpcServer
+from hangar.daemon.rpc.sessions import SessionRoutes
+from hangar.daemon.rpc.tasks import TaskRoutes
+from hangar.daemon.rpc.workspaces import WorkspaceRoutes
 from hangar.daemon.sessions.executor import SubprocessExecutor
 from hangar.daemon.sessions.service import SessionService
 from hangar.daemon.sessions.tmux import Tmux
+from hangar.daemon.signals import RunSignals
+from hangar.daemon.tasks import sweeper
+from hangar.daemon.tasks.dispatcher import Dispatcher
+from hangar.daemon.tasks.rowcache import RowCache
+from hangar.daemon.tasks.runner import RunnerDeps, RunSettings, TaskRunner
 from hangar.store import Store
 
 MAX_SOCKET_PATH = 107  # sun_path is 108 bytes with the terminating NUL
 
 
-def _secure_dir(path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, 0o700)
-
-
-def _write_private(path: Path, text: str) -> None:
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
 class Daemon:
     def __init__(
-        self, config: DaemonConfig, *, clock: Clock | None = None, ids: IdGen | None = None
+        self,
+        config: DaemonConfig,
+        *,
+        clock: Clock | None = None,
+        ids: IdGen | None = None,
+        events: EventBus | None = None,
+        parent_env: dict[str, str] | None = None,
     ) -> None:
         self.config = config
         self.paths = config.paths
         self.clock = clock or SystemClock()
         self.ids = ids or UlidGen()
+        self.events = events or MemoryEventBus()
+        self.parent_env = dict(os.environ) if parent_env is None else parent_env
+        self.signals = RunSignals()
         self.log: Any = None
-        self.ctx: DaemonContext
+        self.store: Store
+        self.lifecycle: Lifecycle
         self.dispatcher: Dispatcher
-        self.server: RpcServer | None = None
         self.sessions: SessionService
-        self.session_handlers: SessionHandlers
+        self.server: RpcServer | None = None
+        self.daemon_id = ""
         self._lock = InstanceLock(self.paths.lock)
         self._stop = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
@@ -65,61 +72,120 @@ class Daemon:
         self._stop.set()
 
     async def start(self) -> None:
+        await self.open()
+        await self.serve()
+
+    async def open(self) -> None:
+        """Everything but the socket and the loops: enough for in-process tests."""
         if len(str(self.paths.socket).encode()) > MAX_SOCKET_PATH:
             raise ValueError(
                 f"socket path {self.paths.socket} is longer than unix sockets allow "
                 f"({MAX_SOCKET_PATH} bytes); set AINB_HANGAR_HOME to a shorter directory"
             )
-        _secure_dir(self.paths.root)
-        _secure_dir(self.paths.logs)
+        private_dir(self.paths.root)
+        private_dir(self.paths.logs)
         self._lock.acquire()  # raises AlreadyRunning
         configure_logging(
             self.paths.logs, echo_stderr=self.config.echo_logs, level=self.config.log_level
         )
         self.log = get_logger("hangar.daemon")
-        store = await Store.open(self.config.database_url, clock=self.clock, ids=self.ids)
-        self.ctx = DaemonContext(
-            store=store,
-            paths=self.paths,
-            clock=self.clock,
-            bus=EventBus(),
-            log=self.log,
-            env_policy=self.config.env_policy,
-            daemon_id=self._daemon_id(),
-            default_inactivity_ms=self.config.inactivity_ms,
-            default_max_runtime_ms=self.config.max_runtime_ms,
-            kill_grace_s=self.config.kill_grace_s,
-        )
+        config = self.config
+        self.store = store = await Store.open(config.database_url, clock=self.clock, ids=self.ids)
+        self.daemon_id = self._daemon_id()
+        await self.events.start()
+        self.lifecycle = Lifecycle(store, self.events, self.signals, clock=self.clock, log=self.log)
         await self._ensure_token()
-        await sweeper.recover(self.ctx)
+        await sweeper.recover(self.lifecycle, store, self.paths, self.daemon_id, self.log)
         self.sessions = SessionService(
-            self.ctx,
-            Tmux(SubprocessExecutor(), socket_name=self.config.tmux_socket),
-            prefix=self.config.session_prefix,
-            launch_probe_s=self.config.launch_probe_s,
+            store=store,
+            clock=self.clock,
+            log=self.log,
+            parent_env=self.parent_env,
+            tmux=Tmux(SubprocessExecutor(), socket_name=config.tmux_socket),
+            prefix=config.session_prefix,
+            launch_probe_s=config.launch_probe_s,
         )
-        self.session_handlers = SessionHandlers(store, self.sessions)
         await self.sessions.reconcile()
-        await store.runtimes_heartbeat(self.ctx.daemon_id)
-        self.dispatcher = Dispatcher(self.ctx, slots=self.config.slots)
-        handlers = Handlers(self)
-        self.server = RpcServer(self.paths.socket, handlers.table(), self._verify, self.log)
+        await store.runtimes_heartbeat(self.daemon_id)
+        deps = RunnerDeps(
+            lifecycle=self.lifecycle,
+            store=store,
+            events=self.events,
+            rows=RowCache(store),
+            paths=self.paths,
+            env_policy=config.env_policy,
+            parent_env=self.parent_env,
+            log=self.log,
+            settings=RunSettings(
+                default_inactivity_ms=config.inactivity_ms,
+                default_max_runtime_ms=config.max_runtime_ms,
+                kill_grace_s=config.kill_grace_s,
+            ),
+        )
+
+        async def runtime_ids() -> list[str]:
+            return [r.id for r in await store.runtimes_for_daemon(self.daemon_id)]
+
+        self.dispatcher = Dispatcher(
+            claim=self.lifecycle.claim,
+            runtime_ids=runtime_ids,
+            new_run=lambda task: TaskRunner(deps, task),
+            signals=self.signals,
+            slots=config.slots,
+            log=self.log,
+            kill_grace_s=config.kill_grace_s,
+        )
+
+    def routes(self) -> Routes:
+        store, lifecycle = self.store, self.lifecycle
+        load = Load(
+            connections=lambda: len(self.server.connections) if self.server else 0,
+            slots_total=lambda: self.dispatcher.slots,
+            slots_used=lambda: self.dispatcher.slots_used,
+        )
+        return merged(
+            WorkspaceRoutes(store, self.events, self.request_stop).routes(),
+            IssueRoutes(store, lifecycle).routes(),
+            AgentRoutes(
+                store,
+                daemon_id=self.daemon_id,
+                parent_env=self.parent_env,
+                runtimes_changed=self.dispatcher.refresh_runtimes,
+            ).routes(),
+            TaskRoutes(store, lifecycle).routes(),
+            SessionRoutes(store, self.sessions).routes(),
+            HealthRoutes(
+                store,
+                socket_path=self.paths.socket,
+                daemon_id=self.daemon_id,
+                clock=self.clock,
+                throughput=lifecycle.throughput,
+                load=load,
+            ).routes(),
+        )
+
+    async def serve(self) -> None:
+        """The socket and the loops."""
+        self.server = RpcServer(self.paths.socket, self.routes(), self._verify, self.log)
         await self.server.start()
-        _write_private(self.paths.pid, f"{os.getpid()}\n")
+        write_private(self.paths.pid, f"{os.getpid()}\n")
         self._loops = [
             asyncio.create_task(self.dispatcher.run(), name="claim-loop"),
             asyncio.create_task(
-                sweeper.sweep_loop(self.ctx, self.config.sweep_interval_s), name="sweeper"
+                sweeper.sweep_loop(self.lifecycle, self.log, self.config.sweep_interval_s),
+                name="sweeper",
             ),
-            asyncio.create_task(sweeper.heartbeat_loop(self.ctx), name="heartbeat"),
+            asyncio.create_task(
+                sweeper.heartbeat_loop(self.store, self.daemon_id, self.log), name="heartbeat"
+            ),
             asyncio.create_task(self.sessions.watch(), name="session-watch"),
         ]
         self.log.info(
             "daemon started",
             pid=os.getpid(),
             socket=str(self.paths.socket),
-            database=store.dialect,
-            daemon_id=self.ctx.daemon_id,
+            database=self.store.dialect,
+            daemon_id=self.daemon_id,
             slots=self.config.slots,
         )
 
@@ -137,8 +203,9 @@ class Daemon:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
         with contextlib.suppress(Exception):
-            await self.ctx.store.runtimes_mark_offline(self.ctx.daemon_id)
-        await self.ctx.store.close()
+            await self.store.runtimes_mark_offline(self.daemon_id)
+        await self.events.stop()
+        await self.store.close()
         with contextlib.suppress(FileNotFoundError):
             self.paths.pid.unlink()
         self.log.info("daemon stopped")
@@ -154,14 +221,13 @@ class Daemon:
         except FileNotFoundError:
             pass
         value = self.ids.new_id(self.clock.now_ms())
-        _write_private(path, value + "\n")
+        write_private(path, value + "\n")
         return value
 
     async def _ensure_token(self) -> None:
         """Keep the token file when it matches the stored digest; otherwise mint a new one.
         Only the digest is stored; the plaintext lives in the 0600 file alone."""
-        store = self.ctx.store
-        stored = await store.socket_token_digest()
+        stored = await self.store.socket_token_digest()
         try:
             plaintext = self.paths.token.read_text().strip()
         except FileNotFoundError:
@@ -171,8 +237,8 @@ class Daemon:
             return
         plaintext = tokens.mint_token(tokens.DAEMON_PREFIX)
         digest = tokens.digest(plaintext)
-        await store.socket_token_set(digest)
-        _write_private(self.paths.token, plaintext + "\n")
+        await self.store.socket_token_set(digest)
+        write_private(self.paths.token, plaintext + "\n")
         self._token_digest = digest
 
     def _verify(self, token: str) -> bool:

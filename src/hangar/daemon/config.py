@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from hangar.core.durations import parse_duration
 from hangar.core.env_policy import DEFAULT_ALLOW, EnvPolicy
 from hangar.core.paths import HangarPaths
-from hangar.daemon.context import DEFAULT_INACTIVITY_MS, DEFAULT_MAX_RUNTIME_MS
+from hangar.daemon.tasks.runner import DEFAULT_INACTIVITY_MS, DEFAULT_MAX_RUNTIME_MS
 
 DEFAULT_SLOTS = 20
 #: a session's agent that exits within this window fails its create

@@ -1,7 +1,6 @@
 """Agent-provider adapters: argv building and transcript parsing, no process spawning."""
 
 from hangar.daemon.providers.base import (
-    PROVIDER_NAMES,
     AgentConfig,
     LaunchSpec,
     Message,
@@ -10,8 +9,8 @@ from hangar.daemon.providers.base import (
     Provider,
     TranscriptParser,
     Usage,
-    get_provider,
 )
+from hangar.daemon.providers.registry import PROVIDER_NAMES, get_provider
 
 __all__ = [
     "PROVIDER_NAMES",

@@ -289,33 +289,6 @@ def exit_code_outcome(
     )
 
 
-# --------------------------------------------------------------------------- registry
-
-PROVIDER_NAMES = ("claude", "codex", "gemini", "command")
-
-
-def get_provider(name: str) -> Provider:
-    """The adapter for ``name``. Unknown names raise :class:`ValueError`: fail closed, never
-    fall back to Claude (contract.md §7)."""
-    # Imported here: the provider modules import this one.
-    from hangar.daemon.providers.claude import ClaudeProvider
-    from hangar.daemon.providers.codex import CodexProvider
-    from hangar.daemon.providers.command import CommandProvider
-    from hangar.daemon.providers.gemini import GeminiProvider
-
-    providers: dict[str, Provider] = {
-        "claude": ClaudeProvider(),
-        "codex": CodexProvider(),
-        "gemini": GeminiProvider(),
-        "command": CommandProvider(),
-    }
-    provider = providers.get(name) if isinstance(name, str) else None
-    if provider is None:
-        known = ", ".join(PROVIDER_NAMES)
-        raise ValueError(f"unknown agent provider {name!r} (known: {known})")
-    return provider
-
-
 class JsonLinesParser:
     """What the structured parsers share: tolerant line decoding (a bad line never breaks a
     run), the session id pinned as soon as it appears, and PR-URL candidates kept in the

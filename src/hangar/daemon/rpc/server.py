@@ -7,14 +7,14 @@ import contextlib
 import os
 import socket
 import struct
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
+from hangar.daemon.events import Subscription
 from hangar.proto import jsonrpc, methods
 from hangar.proto.framing import FrameError, encode_frame, read_frame
+from hangar.proto.routes import RouteTable
 
 AUTH_FIRST_FRAME_TIMEOUT_S = 10.0
 IDLE_TIMEOUT_S = float(os.environ.get("AINB_HANGAR_RPC_IDLE_MS", "600000")) / 1000
@@ -23,9 +23,6 @@ SUBSCRIBED_IDLE_TIMEOUT_S = (
 )
 MAX_CONNECTIONS = 256
 OUTBOX_LIMIT = 10_000
-
-Handler = Callable[["Connection", Any], Awaitable[Any]]
-
 
 def peer_uid(sock: socket.socket) -> int:
     creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
@@ -43,7 +40,7 @@ class Connection:
         self.outbox: asyncio.Queue[bytes | None] = asyncio.Queue(OUTBOX_LIMIT)
         self.authenticated = False
         self.closed = False
-        self.subscription: Any = None  # hangar.daemon.bus.Subscription
+        self.subscription: Subscription | None = None
         self._pump: asyncio.Task[None] | None = None
         #: requests being handled: a connection is not idle while one runs (a 10-minute
         #: wait_idle must get its answer), and they are cancelled when the client leaves
@@ -61,41 +58,42 @@ class Connection:
             self.writer.write(frame)
             await self.writer.drain()
 
-    def attach_subscription(self, sub: Any) -> None:
+    async def attach_subscription(self, sub: Subscription) -> None:
         if self.closed:  # the client left while its subscribe was in flight
-            sub.close()
+            await sub.close()
             return
-        if self.subscription is not None:
-            self.subscription.close()
-            if self._pump:
-                self._pump.cancel()
+        await self._detach()
         self.subscription = sub
 
         async def pump() -> None:
-            while True:
-                payload = await sub.queue.get()
+            async for payload in sub.stream():
                 self.send(b'{"jsonrpc":"2.0","method":"hangar/event","params":' + payload + b"}")
 
         self._pump = asyncio.create_task(pump())
 
-    def close(self) -> None:
-        self.closed = True
-        if self.subscription is not None:
-            self.subscription.close()
+    async def _detach(self) -> None:
         if self._pump:
             self._pump.cancel()
+            self._pump = None
+        if self.subscription is not None:
+            sub, self.subscription = self.subscription, None
+            await sub.close()
+
+    async def close(self) -> None:
+        self.closed = True
+        await self._detach()
 
 
 class RpcServer:
     def __init__(
         self,
         socket_path: Path,
-        handlers: dict[str, tuple[type[Any] | None, Handler]],
+        routes: RouteTable[Connection],
         verify_token: Callable[[str], bool],
         log: Any,
     ) -> None:
         self.socket_path = socket_path
-        self.handlers = handlers
+        self.routes = routes
         self.verify_token = verify_token
         self.log = log
         self.connections: set[Connection] = set()
@@ -119,7 +117,7 @@ class RpcServer:
         if self._server is not None:
             self._server.close()
         for conn in list(self.connections):
-            conn.close()
+            await conn.close()
             conn.writer.close()
         for t in list(self._tasks):
             t.cancel()
@@ -151,7 +149,7 @@ class RpcServer:
             self.connections.discard(conn)
             for task in list(conn.in_flight):
                 task.cancel()  # nobody is left to read the answer
-            conn.close()
+            await conn.close()
             conn.outbox.put_nowait(None) if not conn.outbox.full() else None
             with contextlib.suppress(TimeoutError, ConnectionError):
                 await asyncio.wait_for(pump, 2.0)
@@ -234,24 +232,9 @@ class RpcServer:
         return True
 
     async def _dispatch(self, conn: Connection, req: Any) -> None:
-        entry = self.handlers.get(req.method)
-        if entry is None:
-            conn.send(
-                jsonrpc.encode_error(
-                    req.id, jsonrpc.METHOD_NOT_FOUND, f"method not found: {req.method}"
-                )
-            )
-            return
-        params_type, handler = entry
         try:
-            raw = req.params if req.params is not None else {}
-            params = msgspec.convert(raw, params_type) if params_type is not None else raw
-            result = await handler(conn, params)
+            result = await self.routes.dispatch(conn, req.method, req.params)
             conn.send(jsonrpc.encode_result(req.id, result))  # msgspec encodes Structs as-is
-        except msgspec.ValidationError as exc:
-            conn.send(
-                jsonrpc.encode_error(req.id, jsonrpc.INVALID_PARAMS, f"invalid params: {exc}")
-            )
         except jsonrpc.RpcError as exc:
             conn.send(jsonrpc.encode_error(req.id, exc.code, exc.message, exc.data))
         except Exception as exc:

@@ -1,4 +1,4 @@
-"""RPC handlers of interactive sessions: resolve the workspace, call the session service."""
+"""Interactive sessions: resolve the workspace, call the session service."""
 
 from __future__ import annotations
 
@@ -6,14 +6,16 @@ import asyncio
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from hangar.daemon.handlers import resolve_workspace
+from hangar.daemon.rpc.common import Routes, resolve_workspace, routes
 from hangar.daemon.sessions.service import SessionService
 from hangar.proto import api, methods
 from hangar.proto.rows import SessionRow, WorkspaceRow
+from hangar.store import Store
 
 if TYPE_CHECKING:
-    from hangar.daemon.server import Connection
-    from hangar.store import Store
+    from hangar.daemon.rpc.server import Connection
+
+__all__ = ["SessionRoutes"]
 
 
 T = TypeVar("T")
@@ -25,25 +27,25 @@ async def _to_the_end(work: Coroutine[Any, Any, T]) -> T:
     return await asyncio.shield(work)
 
 
-class SessionHandlers:
+class SessionRoutes:
     def __init__(self, store: Store, service: SessionService) -> None:
         self.store = store
         self.sessions = service
 
-    def table(self) -> dict[str, tuple[type[Any] | None, Any]]:
-        return {
-            methods.SESSION_CREATE: (api.SessionCreateParams, self.create),
-            methods.SESSION_LIST: (api.SessionListParams, self.list),
-            methods.SESSION_GET: (api.SessionRef, self.get),
-            methods.SESSION_SEND: (api.SessionSendParams, self.send),
-            methods.SESSION_READ: (api.SessionReadParams, self.read),
-            methods.SESSION_IDLE: (api.SessionIdleParams, self.idle),
-            methods.SESSION_WAIT_IDLE: (api.SessionWaitIdleParams, self.wait_idle),
-            methods.SESSION_ATTACH_HINT: (api.SessionRef, self.attach_hint),
-            methods.SESSION_ARCHIVE: (api.SessionArchiveParams, self.archive),
-            methods.SESSION_DELETE: (api.SessionDeleteParams, self.delete),
-            methods.SESSION_RESUME: (api.SessionResumeParams, self.resume),
-        }
+    def routes(self) -> Routes:
+        return routes(
+            (methods.SESSION_CREATE, api.SessionCreateParams, self.create),
+            (methods.SESSION_LIST, api.SessionListParams, self.list),
+            (methods.SESSION_GET, api.SessionRef, self.get),
+            (methods.SESSION_SEND, api.SessionSendParams, self.send),
+            (methods.SESSION_READ, api.SessionReadParams, self.read),
+            (methods.SESSION_IDLE, api.SessionIdleParams, self.idle),
+            (methods.SESSION_WAIT_IDLE, api.SessionWaitIdleParams, self.wait_idle),
+            (methods.SESSION_ATTACH_HINT, api.SessionRef, self.attach_hint),
+            (methods.SESSION_ARCHIVE, api.SessionArchiveParams, self.archive),
+            (methods.SESSION_DELETE, api.SessionDeleteParams, self.delete),
+            (methods.SESSION_RESUME, api.SessionResumeParams, self.resume),
+        )
 
     async def _ws(self, ident: str | None) -> WorkspaceRow:
         return await resolve_workspace(self.store, ident)

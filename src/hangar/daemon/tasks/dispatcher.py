@@ -1,93 +1,128 @@
-"""The claim loop: woken by events (enqueue, finish, cancel), with a slow poll as a safety net
-only, so dispatch latency has no polling floor."""
+"""The claim loop: woken by the lifecycle (work queued, a slot or a guard freed), with a
+slow poll as a safety net only, so dispatch latency has no polling floor.
+
+Each claimed task gets a runner; each run is registered with the signals so a cancel can
+stop it and wait until it is finalized.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
 
-from hangar.daemon.context import DaemonContext
-from hangar.daemon.runner import KillReason, TaskRunner
+from hangar.daemon.signals import RunSignals
+from hangar.daemon.tasks.runner import KillReason
+from hangar.proto.rows import TaskRow
+
+__all__ = ["SAFETY_POLL_S", "Dispatcher", "Run"]
 
 SAFETY_POLL_S = 5.0
 
 
+class Run(Protocol):
+    """What the dispatcher needs of a runner (``TaskRunner``, or a test's fake)."""
+
+    task: TaskRow
+
+    async def run(self) -> None: ...
+
+    def kill(self, reason: KillReason) -> None: ...
+
+
 class Dispatcher:
-    def __init__(self, ctx: DaemonContext, *, slots: int) -> None:
-        self.ctx = ctx
+    def __init__(
+        self,
+        *,
+        claim: Callable[[Sequence[str]], Awaitable[TaskRow | None]],
+        runtime_ids: Callable[[], Awaitable[list[str]]],
+        new_run: Callable[[TaskRow], Run],
+        signals: RunSignals,
+        slots: int,
+        log: Any,
+        kill_grace_s: float = 3.0,
+    ) -> None:
+        self._claim = claim
+        self._runtime_ids = runtime_ids
+        self._new_run = new_run
+        self._signals = signals
         self.slots = slots
-        self.runners: dict[str, TaskRunner] = {}
-        self._runner_tasks: set[asyncio.Task[None]] = set()
-        self._wake = asyncio.Event()
-        self._runtime_ids: list[str] = []
+        self.log = log
+        self._kill_grace_s = kill_grace_s
+        self.runs: dict[str, Run] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._runtimes: list[str] = []
         self._stopping = False
-        ctx.dispatcher_wake = self.wake
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def refresh_runtimes(self) -> None:
-        rows = await self.ctx.store.runtimes_for_daemon(self.ctx.daemon_id)
-        self._runtime_ids = [r.id for r in rows]
-        self.wake()
 
     @property
     def slots_used(self) -> int:
-        return len(self.runners)
+        return len(self.runs)
+
+    async def refresh_runtimes(self) -> None:
+        """Re-read this daemon's runtimes (a new agent may have added one), then look."""
+        self._runtimes = await self._runtime_ids()
+        self._signals.wake()
 
     async def run(self) -> None:
         await self.refresh_runtimes()
+        woken = self._signals.woken
         while not self._stopping:
-            self._wake.clear()  # before claiming, so a wake during the claims is not lost
+            woken.clear()  # before claiming, so a wake during the claims is not lost
             try:
-                await self._fill_slots()
+                await self.fill_slots()
             except Exception as exc:  # a store hiccup must not end dispatching
-                self.ctx.log.exception("claim failed", error=str(exc))
+                self.log.exception("claim failed", error=str(exc))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), SAFETY_POLL_S)
+                await asyncio.wait_for(woken.wait(), SAFETY_POLL_S)
 
-    async def _fill_slots(self) -> None:
-        while not self._stopping and self._runtime_ids and len(self.runners) < self.slots:
-            task = await self.ctx.store.task_claim(self._runtime_ids)
+    async def fill_slots(self) -> None:
+        """Claim until the slots are full or nothing claimable is left."""
+        while not self._stopping and self._runtimes and len(self.runs) < self.slots:
+            task = await self._claim(self._runtimes)
             if task is None:
                 return
             if self._stopping:
                 return  # claimed while shutting down: boot recovery requeues it
-            if task.id in self.runners:  # never two runners for one task
-                self.ctx.log.error("claimed a task that is already running", task_id=task.id)
+            if task.id in self.runs:  # never two runners for one task
+                self.log.error("claimed a task that is already running", task_id=task.id)
                 continue
-            runner = TaskRunner(self.ctx, task)
-            self.runners[task.id] = runner
-            t = asyncio.create_task(self._run(runner), name=f"task-{task.id}")
-            self._runner_tasks.add(t)
-            t.add_done_callback(self._runner_tasks.discard)
+            self._launch(self._new_run(task))
 
-    async def _run(self, runner: TaskRunner) -> None:
+    def _launch(self, run: Run) -> None:
+        task_id = run.task.id
+        self.runs[task_id] = run
+        job = asyncio.create_task(self._supervise(run), name=f"task-{task_id}")
+        self._tasks[task_id] = job
+
+        async def stop() -> None:
+            run.kill(KillReason.CANCEL)
+            await asyncio.wait({job})  # done = finalized; never cancels the run itself
+
+        self._signals.register(task_id, stop)
+
+    async def _supervise(self, run: Run) -> None:
+        task_id = run.task.id
         try:
-            await runner.run()
+            await run.run()
         except Exception as exc:  # the runner already tried hard to finalize; log and move on
-            self.ctx.log.exception("runner failed", task_id=runner.task.id, error=str(exc))
+            self.log.exception("runner failed", task_id=task_id, error=str(exc))
         finally:
-            if self.runners.get(runner.task.id) is runner:
-                del self.runners[runner.task.id]
-            self.wake()  # a slot is free
-
-    def kill(self, task_id: str, reason: KillReason) -> bool:
-        runner = self.runners.get(task_id)
-        if runner is None:
-            return False
-        runner.kill(reason)
-        return True
+            if self.runs.get(task_id) is run:
+                del self.runs[task_id]
+                self._tasks.pop(task_id, None)
+                self._signals.unregister(task_id)
+            self._signals.wake()  # a slot is free
 
     async def shutdown(self, loop_task: asyncio.Task[None] | None = None) -> None:
         """Stop claiming; kill every running agent group and let each runner finalize."""
         self._stopping = True
-        self._wake.set()
+        self._signals.wake()
         if loop_task is not None:  # no claim may be in flight once the kill pass starts
             loop_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await loop_task
-        for runner in list(self.runners.values()):
-            runner.kill(KillReason.SHUTDOWN)
-        if self._runner_tasks:
-            await asyncio.wait(self._runner_tasks, timeout=self.ctx.kill_grace_s + 10)
+        for run in list(self.runs.values()):
+            run.kill(KillReason.SHUTDOWN)
+        if self._tasks:
+            await asyncio.wait(list(self._tasks.values()), timeout=self._kill_grace_s + 10)

@@ -6,25 +6,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
-import json
-import os
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from hangar.core.durations import format_duration
 from hangar.core.env_policy import EnvPolicy, apply_policy
 from hangar.core.failures import FailureReason
 from hangar.core.ids import short_id
+from hangar.core.paths import HangarPaths
 from hangar.core.result import TaskResult, clip_tail
 from hangar.daemon import git, process
-from hangar.daemon.context import DaemonContext
+from hangar.daemon.events import EventBus
+from hangar.daemon.lifecycle import Lifecycle
 from hangar.daemon.providers import AgentConfig, Outcome, get_provider
-from hangar.daemon.transcript import TranscriptSink
-from hangar.proto.events import TaskProgress, TaskStarted
+from hangar.daemon.tasks.meta import write_meta
+from hangar.daemon.tasks.rowcache import RowCache
+from hangar.daemon.tasks.transcript import TranscriptSink
+from hangar.proto.events import TaskProgress
 from hangar.proto.rows import AgentRow, IssueRow, TaskRow, TaskUsageRow
+from hangar.store import Store
 
 STDERR_TAIL_CHARS = 4000
 CONTENT_TAIL_CHARS = 8000
@@ -61,16 +64,48 @@ def build_prompt(agent: AgentRow, issue: IssueRow | None) -> str:
     return "\n\n".join(parts) + "\n"
 
 
+DEFAULT_INACTIVITY_MS = 30 * 60 * 1000
+DEFAULT_MAX_RUNTIME_MS = 9_000_000  # 2.5 h
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    default_inactivity_ms: int = DEFAULT_INACTIVITY_MS
+    default_max_runtime_ms: int = DEFAULT_MAX_RUNTIME_MS
+    #: SIGTERM to SIGKILL when a run is stopped
+    kill_grace_s: float = 3.0
+    #: provisioning (worktree checkout, spawn) must finish within this
+    setup_timeout_s: float = 600.0
+
+
+@dataclass(frozen=True)
+class RunnerDeps:
+    """What every run needs from the daemon; the same for all runs of one daemon."""
+
+    lifecycle: Lifecycle
+    #: transcript, usage and session pins: a run's own data, not transitions
+    store: Store
+    events: EventBus
+    rows: RowCache
+    paths: HangarPaths
+    env_policy: EnvPolicy
+    parent_env: Mapping[str, str]
+    log: Any
+    settings: RunSettings = field(default_factory=RunSettings)
+
+
 class TaskRunner:
-    def __init__(self, ctx: DaemonContext, task: TaskRow) -> None:
-        self.ctx = ctx
+    def __init__(self, deps: RunnerDeps, task: TaskRow) -> None:
+        self.deps = deps
+        self.lifecycle = deps.lifecycle
+        self.settings = deps.settings
         self.task = task
-        self.log = ctx.log.bind(task_id=task.id)
+        self.log = deps.log.bind(task_id=task.id)
         self._proc: asyncio.subprocess.Process | None = None
         self._kill_reason: KillReason | None = None
         self._killed = asyncio.Event()
         self._pinned_session: str | None = None
-        self._inactivity_ms = ctx.default_inactivity_ms
+        self._inactivity_ms = deps.settings.default_inactivity_ms
 
     # -- control -------------------------------------------------------------------------
     def kill(self, reason: KillReason) -> None:
@@ -91,17 +126,19 @@ class TaskRunner:
             await self._finalize_failure(FailureReason.UNKNOWN, f"internal error: {exc}")
 
     async def _run(self) -> None:
-        store, task = self.ctx.store, self.task
-        agent = await self.ctx.agent(task.workspace_id, task.agent_id)
-        workspace = await self.ctx.workspace(task.workspace_id)
+        deps, task = self.deps, self.task
+        agent = await deps.rows.agent(task.workspace_id, task.agent_id)
+        workspace = await deps.rows.workspace(task.workspace_id)
         if agent is None or workspace is None:
             await self._finalize_failure(FailureReason.SPAWN_ERROR, "agent or workspace is gone")
             return
-        issue = await store.issue_get(task.workspace_id, task.issue_id) if task.issue_id else None
-        task_root = self.ctx.paths.task_root(workspace.slug, short_id(task.id))
+        issue = None
+        if task.issue_id:
+            issue = await deps.store.issue_get(task.workspace_id, task.issue_id)
+        task_root = deps.paths.task_root(workspace.slug, short_id(task.id))
         try:
             workdir = await asyncio.wait_for(
-                self._provision(task_root, agent, issue), self.ctx.setup_timeout_s
+                self._provision(task_root, agent, issue), self.settings.setup_timeout_s
             )
             provider = get_provider(agent.provider)
             config = AgentConfig(
@@ -115,7 +152,7 @@ class TaskRunner:
             )
             launch = provider.launch(config)
         except TimeoutError:
-            limit = format_duration(int(self.ctx.setup_timeout_s * 1000))
+            limit = format_duration(int(self.settings.setup_timeout_s * 1000))
             await self._finalize_failure(FailureReason.SPAWN_ERROR, f"setup took over {limit}")
             return
         except (ProvisionError, git.GitError, ValueError) as exc:
@@ -135,16 +172,15 @@ class TaskRunner:
             )
             return
         self._proc = proc
-        started = await store.task_start(task.id, work_dir=str(workdir))
-        if not started.wrote:  # cancelled meanwhile, or somebody else started it
+        started = await self.lifecycle.start(task, work_dir=str(workdir))
+        if not started.wrote or started.task is None:  # cancelled meanwhile, or started elsewhere
             self.log.info("start refused; killing agent", found=str(started.found))
             await process.terminate_group(proc, grace_s=0.5)
             return
-        now = self.ctx.clock.now_ms()
-        self.ctx.publish(task.workspace_id, TaskStarted(task_id=task.id, started_at=now))
-        _write_meta(task_root, task.id, proc.pid, now)
+        if started.task.cancel_requested_at is not None:  # a cancel raced with the spawn
+            self.kill(KillReason.CANCEL)
+        write_meta(task_root, task.id, proc.pid, started.task.started_at or 0)
         self.log.info("task started", pid=proc.pid, argv0=launch.argv[0], workdir=str(workdir))
-        await self.ctx.announce_issue(task.workspace_id, task.issue_id)
         await self._supervise(proc, provider.parser(agent.model), agent, launch.stdin, task_root)
 
     async def _provision(self, task_root: Path, agent: AgentRow, issue: IssueRow | None) -> Path:
@@ -168,9 +204,11 @@ class TaskRunner:
             "HANGAR_ISSUE_ID": task.issue_id or "",
             "HANGAR_WORKSPACE": workspace_slug,
         }
-        policy: EnvPolicy = self.ctx.env_policy
         return apply_policy(
-            policy, self.ctx.parent_env, daemon_vars=daemon_vars, agent_env=launch_env
+            self.deps.env_policy,
+            self.deps.parent_env,
+            daemon_vars=daemon_vars,
+            agent_env=launch_env,
         )
 
     async def _supervise(
@@ -181,18 +219,18 @@ class TaskRunner:
         stdin_data: bytes | None,
         task_root: Path,
     ) -> None:
-        task = self.task
+        task, deps = self.task, self.deps
         streams = _Streams()
-        self._inactivity_ms = agent.inactivity_timeout_ms or self.ctx.default_inactivity_ms
+        self._inactivity_ms = agent.inactivity_timeout_ms or self.settings.default_inactivity_ms
         sink = TranscriptSink(
             task.id,
-            self.ctx.store.messages_append,
-            lambda ev: self.ctx.publish(task.workspace_id, ev),
+            deps.store.messages_append,
+            lambda ev: deps.events.publish(task.workspace_id, ev),
             self.log,
         )
         started = time.monotonic()
         inactivity = self._inactivity_ms / 1000
-        max_runtime = (agent.max_runtime_ms or self.ctx.default_max_runtime_ms) / 1000
+        max_runtime = (agent.max_runtime_ms or self.settings.default_max_runtime_ms) / 1000
         raw_log = open(task_root / "logs" / f"{agent.provider}.jsonl", "ab")  # noqa: SIM115
 
         async def feed_stdin() -> None:
@@ -202,13 +240,13 @@ class TaskRunner:
                 await proc.stdin.drain()
                 proc.stdin.close()
 
-        def on_line(text: str) -> None:
+        async def on_line(text: str) -> None:
             for msg in parser.feed(text):
                 sink.add(str(msg.kind), msg.body)
                 if str(msg.kind) == "tool_call":
                     streams.tool_calls += 1
                     elapsed = int((time.monotonic() - started) * 1000)
-                    self.ctx.publish(
+                    await deps.events.publish(
                         task.workspace_id,
                         TaskProgress(
                             task_id=task.id, tool_calls=streams.tool_calls, elapsed_ms=elapsed
@@ -229,11 +267,11 @@ class TaskRunner:
                 text = line.decode("utf-8", errors="replace").rstrip("\r\n")
                 streams.stdout_tail = clip_tail(streams.stdout_tail + text + "\n", 64_000)
                 try:  # one bad line or a store hiccup must not stop the draining
-                    on_line(text)
+                    await on_line(text)
                     sid = parser.session_id
                     if sid and sid != self._pinned_session:
                         self._pinned_session = sid
-                        await self.ctx.store.task_pin_session(task.id, sid)
+                        await deps.store.task_pin_session(task.id, sid)
                 except Exception as exc:
                     self.log.warning("transcript line not processed", error=str(exc))
 
@@ -273,7 +311,7 @@ class TaskRunner:
             dog.cancel()
             kill_reason = self._kill_reason if not exited.done() else None
             if kill_reason is not None:
-                await process.terminate_group(proc, grace_s=self.ctx.kill_grace_s)
+                await process.terminate_group(proc, grace_s=self.settings.kill_grace_s)
             else:
                 process.kill_group(proc.pid)  # reap whatever the leader left in its group
             with contextlib.suppress(TimeoutError):
@@ -297,7 +335,7 @@ class TaskRunner:
 
     # -- finalize ------------------------------------------------------------------------
     async def _finalize_outcome(self, outcome: Outcome, streams: _Streams) -> None:
-        store, task = self.ctx.store, self.task
+        store, task = self.deps.store, self.task
         if outcome.usage:
             rows = [
                 TaskUsageRow(
@@ -311,7 +349,10 @@ class TaskRunner:
                 )
                 for u in outcome.usage
             ]
-            await _persist(lambda: store.usage_set(task.id, rows))
+            try:  # best effort: the run's result matters more than its bill
+                await store.usage_set(task.id, rows)
+            except Exception as exc:
+                self.log.warning("usage not stored", error=str(exc))
         content = outcome.result_text or clip_tail(streams.stdout_tail, CONTENT_TAIL_CHARS)
         result = TaskResult(
             content=content,
@@ -320,22 +361,18 @@ class TaskRunner:
             error=outcome.error,
         ).to_dict()
         if outcome.succeeded:
-            done = await _persist(
-                lambda: store.task_complete(task.id, result=result, session_id=outcome.session_id)
-            )
-            if done.wrote:
-                self._announce("done", None)
-                await self.ctx.announce_issue(task.workspace_id, task.issue_id)
+            await self.lifecycle.complete(task, result=result, session_id=outcome.session_id)
             return
         reason = outcome.failure_reason or FailureReason.UNKNOWN
         if outcome.error:
-            await _persist(lambda: store.messages_append(task.id, [("error", outcome.error or "")]))
-        await self._fail(reason, result, outcome.session_id)
+            await self._note_error(outcome.error)
+        await self.lifecycle.fail(task, reason, result=result, session_id=outcome.session_id)
 
     async def _finalize_killed(self, exit_code: int | None, streams: _Streams | None) -> None:
         reason = self._kill_reason
         if reason is KillReason.CANCEL:
-            return  # the cancel path already finalized the row and announced it
+            await self.lifecycle.finish_cancelled(self.task)
+            return
         if reason is KillReason.SHUTDOWN:
             fr, msg = FailureReason.RUNTIME_OFFLINE, "the daemon shut down during the run"
         elif reason is KillReason.INACTIVITY:
@@ -345,64 +382,18 @@ class TaskRunner:
             fr, msg = FailureReason.TIMEOUT, "exceeded the agent's max runtime"
         content = clip_tail(streams.stdout_tail, CONTENT_TAIL_CHARS) if streams else ""
         result = TaskResult(content=content, exit_code=exit_code, error=msg).to_dict()
-        await _persist(lambda: self.ctx.store.messages_append(self.task.id, [("error", msg)]))
-        await self._fail(fr, result, self._pinned_session)
+        await self._note_error(msg)
+        await self.lifecycle.fail(self.task, fr, result=result, session_id=self._pinned_session)
 
     async def _finalize_failure(self, reason: FailureReason, message: str) -> None:
         self.log.warning("task failed before it ran", reason=str(reason), error=message)
-        await _persist(lambda: self.ctx.store.messages_append(self.task.id, [("error", message)]))
+        await self._note_error(message)
         result = TaskResult(content="", error=message).to_dict()
-        await self._fail(reason, result, None)
+        await self.lifecycle.fail(self.task, reason, result=result)
 
-    async def _fail(
-        self, reason: FailureReason, result: dict[str, Any] | None, session_id: str | None
-    ) -> None:
-        outcome, child = await _persist(
-            lambda: self.ctx.store.task_fail(
-                self.task.id, reason=reason, result=result, session_id=session_id
-            )
-        )
-        if outcome.wrote:
-            self._announce("failed", str(reason))
-            await self.ctx.announce_issue(self.task.workspace_id, self.task.issue_id)
-        if child is not None:
-            self.log.info("retry queued", child_id=child.id, attempt=child.attempt)
-            self.ctx.announce_queued(child)
-
-    def _announce(self, status: str, reason: str | None) -> None:
-        self.log.info("task finished", status=status, failure_reason=reason)
-        self.ctx.announce_finished(self.task.workspace_id, self.task.id, status, reason)
-
-
-T = TypeVar("T")
-
-
-async def _persist(write: Callable[[], Awaitable[T]], attempts: int = 4) -> T:
-    """A terminal write must land: a transient store error is retried with backoff, so a
-    task is not left running (and holding its agent's slot) because of one hiccup."""
-    delay = 0.2
-    for attempt in range(1, attempts + 1):
+    async def _note_error(self, message: str) -> None:
+        """The error line of the transcript: best effort, the finalize matters more."""
         try:
-            return await write()
-        except Exception:
-            if attempt == attempts:
-                raise
-            await asyncio.sleep(delay)
-            delay *= 4
-    raise AssertionError("unreachable")
-
-
-def _write_meta(task_root: Path, task_id: str, pid: int, started_at: int) -> None:
-    """Recovery reads this to reap an agent group the previous daemon left behind."""
-    meta = {"task_id": task_id, "pid": pid, "pgid": pid, "started_at": started_at}
-    tmp = task_root / ".gc_meta.json.tmp"
-    tmp.write_text(json.dumps(meta))
-    os.replace(tmp, task_root / ".gc_meta.json")
-
-
-def read_meta(task_root: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads((task_root / ".gc_meta.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+            await self.deps.store.messages_append(self.task.id, [("error", message)])
+        except Exception as exc:
+            self.log.warning("error message not stored", error=str(exc))

@@ -19,7 +19,7 @@ class TranscriptSink:
         self,
         task_id: str,
         append: Callable[[str, Sequence[tuple[str, str]]], Awaitable[list[TaskMessageRow]]],
-        publish: Callable[[TaskMessage], None],
+        publish: Callable[[TaskMessage], Awaitable[None]],
         log: Any,
     ) -> None:
         self._task_id = task_id
@@ -45,7 +45,7 @@ class TranscriptSink:
             self._pending[:0] = batch  # keep them, in order, for the next attempt
             raise
         for row in rows:
-            self._publish(
+            await self._publish(
                 TaskMessage(task_id=row.task_id, seq=row.seq, kind=row.kind, body=row.body)
             )
 

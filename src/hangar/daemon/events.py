@@ -1,0 +1,108 @@
+"""The event port: publish a workspace's events, subscribe to get them as a stream.
+
+``EventBus`` is the port every publisher and subscriber sees; ``MemoryEventBus`` delivers
+within this process. A backend that crosses hosts (PostgreSQL LISTEN/NOTIFY) implements
+the same four calls, so publishers (the lifecycle, the runner) and subscribers (the RPC
+connections) do not change when it arrives.
+
+Delivery is best effort by design: a subscriber that falls ``QUEUE_LIMIT`` events behind
+loses events, counted in ``dropped``, and heals on its next snapshot
+(docs/wire-protocol.md#events).
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+from collections import defaultdict
+from collections.abc import AsyncIterator
+
+from hangar.proto.events import Event, encode_event
+
+__all__ = ["QUEUE_LIMIT", "EventBus", "MemoryEventBus", "Subscription"]
+
+QUEUE_LIMIT = 10_000
+
+
+class Subscription:
+    """One subscriber's stream of encoded events of one workspace."""
+
+    def __init__(self, bus: EventBus, workspace_id: str) -> None:
+        self.workspace_id = workspace_id
+        self.dropped = 0
+        self._bus = bus
+        self._queue: asyncio.Queue[bytes] = asyncio.Queue(QUEUE_LIMIT)
+
+    def offer(self, payload: bytes) -> None:
+        """Queue one event; a full queue drops it (the subscriber is too slow)."""
+        try:
+            self._queue.put_nowait(payload)
+        except asyncio.QueueFull:
+            self.dropped += 1
+
+    async def next(self) -> bytes:
+        return await self._queue.get()
+
+    async def stream(self) -> AsyncIterator[bytes]:
+        while True:
+            yield await self._queue.get()
+
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    async def close(self) -> None:
+        await self._bus.unsubscribe(self)
+
+
+class EventBus(abc.ABC):
+    """The port. Events are encoded once per publish, whatever the number of subscribers."""
+
+    async def start(self) -> None:  # noqa: B027 - a backend with a connection opens it here
+        """Open what the backend needs (a listening connection, say)."""
+
+    async def stop(self) -> None:  # noqa: B027
+        """Release it."""
+
+    @abc.abstractmethod
+    async def publish(self, workspace_id: str, event: Event) -> None:
+        """Hand ``event`` to every subscriber of ``workspace_id``; never waits for them."""
+
+    @abc.abstractmethod
+    async def subscribe(self, workspace_id: str) -> Subscription: ...
+
+    @abc.abstractmethod
+    async def unsubscribe(self, sub: Subscription) -> None: ...
+
+    @abc.abstractmethod
+    def has_subscribers(self, workspace_id: str) -> bool:
+        """Lets a publisher skip building an event nobody will read."""
+
+
+class MemoryEventBus(EventBus):
+    """Fan-out inside one process: the default, and the tests' bus."""
+
+    def __init__(self) -> None:
+        self._subs: dict[str, set[Subscription]] = defaultdict(set)
+
+    async def publish(self, workspace_id: str, event: Event) -> None:
+        subs = self._subs.get(workspace_id)
+        if not subs:
+            return
+        payload = encode_event(event)
+        for sub in subs:
+            sub.offer(payload)
+
+    async def subscribe(self, workspace_id: str) -> Subscription:
+        sub = Subscription(self, workspace_id)
+        self._subs[workspace_id].add(sub)
+        return sub
+
+    async def unsubscribe(self, sub: Subscription) -> None:
+        subs = self._subs.get(sub.workspace_id)
+        if subs is not None:
+            subs.discard(sub)
+            if not subs:
+                del self._subs[sub.workspace_id]
+
+    def has_subscribers(self, workspace_id: str) -> bool:
+        return bool(self._subs.get(workspace_id))

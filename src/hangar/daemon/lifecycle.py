@@ -1,0 +1,273 @@
+"""The one lifecycle: every task and issue transition, from any cause, is a store write,
+then the events it implies, then the wake-ups — here and nowhere else.
+
+The store's FSM services return the rows they changed (``TaskChange``, the sweep and
+recovery reports), so what is announced is what was written, never a second read. A write
+that lost a race (``wrote`` is false) announces nothing: the winner already did.
+
+Cancel of a task that holds a process is a request (docs/lifecycle.md#cancel): the row is
+marked, the daemon running it stops the agent and finalizes through
+:meth:`Lifecycle.finish_cancelled`. Here that daemon is this process when the run is in
+``signals``; a run on another host, or on none, is finalized by its own daemon or by the
+sweeper.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from hangar.core.clock import Clock
+from hangar.core.failures import FailureReason
+from hangar.core.fsm import ACTIVE, TaskStatus, parse_status
+from hangar.daemon.events import EventBus
+from hangar.daemon.signals import RunSignals
+from hangar.daemon.throughput import ThroughputRing
+from hangar.proto.events import IssueCreated, IssueUpdated, TaskFinished, TaskQueued, TaskStarted
+from hangar.proto.rows import IssueRow, TaskRow
+from hangar.store import InvalidTransition, RecoveryReport, Store, SweepReport, TaskChange
+
+__all__ = ["CANCEL_WAIT_S", "Lifecycle", "Refused"]
+
+#: How long a cancel waits for the local run to stop and finalize before answering.
+CANCEL_WAIT_S = 30.0
+
+T = TypeVar("T")
+
+_RESULT_OF = {TaskStatus.DONE: "success", TaskStatus.CANCELLED: "cancelled"}
+
+
+class Refused(ValueError):
+    """A transition asked for by hand that the lifecycle does not allow; says why."""
+
+
+class Lifecycle:
+    def __init__(
+        self,
+        store: Store,
+        events: EventBus,
+        signals: RunSignals,
+        *,
+        clock: Clock,
+        log: Any,
+        throughput: ThroughputRing | None = None,
+    ) -> None:
+        self.store = store
+        self.events = events
+        self.signals = signals
+        self.clock = clock
+        self.log = log
+        self.throughput = throughput or ThroughputRing()
+
+    # -- issues ----------------------------------------------------------------------------
+    async def create_issue(
+        self,
+        workspace_id: str,
+        *,
+        title: str,
+        creator: str,
+        description: str | None = None,
+        priority: int = 0,
+        repo_path: str | None = None,
+        assign_agent_id: str | None = None,
+    ) -> tuple[IssueRow, TaskRow | None]:
+        issue, task = await self.store.issue_create(
+            workspace_id,
+            title=title,
+            description=description,
+            priority=priority,
+            repo_path=repo_path,
+            creator=creator,
+            assign_agent_id=assign_agent_id,
+        )
+        await self.events.publish(workspace_id, IssueCreated(issue=issue))
+        if task is not None:
+            await self._queued([task])
+        return issue, task
+
+    async def update_issue(self, workspace_id: str, issue_id: str, **fields: Any) -> IssueRow:
+        issue = await self.store.issue_update(workspace_id, issue_id, **fields)
+        await self.events.publish(workspace_id, IssueUpdated(issue=issue))
+        return issue
+
+    # -- a run, as its runner sees it -----------------------------------------------------
+    async def claim(self, runtime_ids: Sequence[str]) -> TaskRow | None:
+        return await self.store.task_claim(runtime_ids)
+
+    async def start(self, task: TaskRow, *, work_dir: str | None) -> TaskChange:
+        """dispatched → running once the agent is spawned. Not ``wrote``: the run lost
+        (cancelled meanwhile, or started elsewhere) and its agent must be stopped."""
+        change = await self.store.task_start(task.id, work_dir=work_dir)
+        if change.wrote and change.task is not None:
+            started = change.task.started_at or self.clock.now_ms()
+            await self.events.publish(
+                task.workspace_id, TaskStarted(task_id=task.id, started_at=started)
+            )
+            await self._issues_moved(task.workspace_id, change.issues)
+        return change
+
+    async def complete(
+        self, task: TaskRow, *, result: Mapping[str, Any] | None, session_id: str | None
+    ) -> TaskChange:
+        change = await _persist(
+            lambda: self.store.task_complete(task.id, result=result, session_id=session_id)
+        )
+        await self._finished(change)
+        return change
+
+    async def fail(
+        self,
+        task: TaskRow,
+        reason: FailureReason,
+        *,
+        result: Mapping[str, Any] | None = None,
+        session_id: str | None = None,
+    ) -> TaskChange:
+        change = await _persist(
+            lambda: self.store.task_fail(
+                task.id, reason=reason, result=result, session_id=session_id
+            )
+        )
+        await self._finished(change)
+        if change.children:
+            self.log.info("retry queued", task_id=task.id, child_id=change.children[0].id)
+            await self._queued(change.children)
+        return change
+
+    async def finish_cancelled(self, task: TaskRow) -> TaskChange:
+        """The owner of a cancelled run stopped its agent: write cancelled."""
+        change = await _persist(lambda: self.store.task_cancel(None, task.id))
+        await self._finished(change)
+        return change
+
+    # -- by hand ---------------------------------------------------------------------------
+    async def cancel(self, workspace_id: str, task_id: str) -> TaskChange:
+        """A person's cancel. Queued: cancelled at once. Dispatched or running: marked, and
+        when this daemon runs it, stopped and finalized before this returns (bounded by
+        ``CANCEL_WAIT_S``). Refused when it had already ended otherwise."""
+        change = await self.store.task_request_cancel(workspace_id, task_id)
+        if change.wrote:
+            await self._finished(change)
+            return change
+        if change.task is None or TaskStatus(change.task.status) not in ACTIVE:
+            if change.ok:  # cancelled already: asking again is fine
+                return change
+            found = change.found.value if change.found else "missing"
+            raise Refused(f"cannot cancel task {task_id}: it is {found}")
+        stopped = self.signals.abort(task_id)
+        if stopped is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(_ensure_future(stopped)), CANCEL_WAIT_S)
+        return change
+
+    async def retry(self, workspace_id: str, task_id: str) -> TaskRow:
+        """A new queued attempt of a failed or cancelled task, even past max_attempts."""
+        try:
+            child = await self.store.task_retry(workspace_id, task_id)
+        except InvalidTransition as exc:
+            found = exc.outcome.found.value if exc.outcome.found else "missing"
+            raise Refused(f"cannot retry task {task_id}: it is {found}") from None
+        await self._queued([child])
+        return child
+
+    async def move(self, workspace_id: str, task: TaskRow, to_status: str) -> None:
+        """A board move. A person may cancel (→ cancelled) or re-queue a finished failure
+        (→ queued, a retry); every other edge belongs to the daemon, which supervises the
+        agent process behind it, so moving a row under it is refused."""
+        target = parse_status(to_status)  # UnknownState for a token that is no status
+        if target is TaskStatus.CANCELLED:
+            await self.cancel(workspace_id, task.id)
+            return
+        if target is TaskStatus.QUEUED and task.status in ("failed", "cancelled"):
+            await self.retry(workspace_id, task.id)
+            return
+        raise Refused(
+            f"illegal transition {task.status} -> {target.value}: only cancel, or re-queue "
+            "a failed or cancelled task, can be done by hand"
+        )
+
+    # -- safety nets -----------------------------------------------------------------------
+    async def sweep(self, **limits: int) -> SweepReport:
+        report = await self.store.sweep(**limits)
+        for task in report.failed:
+            await self._announce_end(task)
+        for task in report.cancelled:
+            await self._announce_end(task)
+        await self._after_bulk(report.issues, report.children, any_requeued=bool(report.total))
+        return report
+
+    async def recover(self, runtime_ids: Sequence[str]) -> RecoveryReport:
+        report = await self.store.recover_runtimes(runtime_ids)
+        for task in (*report.failed, *report.cancelled):
+            await self._announce_end(task)
+        await self._after_bulk(report.issues, report.children, any_requeued=bool(report.requeued))
+        return report
+
+    # -- what a write implies ------------------------------------------------------------
+    async def _queued(self, tasks: Iterable[TaskRow]) -> None:
+        for task in tasks:
+            await self.events.publish(
+                task.workspace_id,
+                TaskQueued(task_id=task.id, issue_id=task.issue_id, agent_id=task.agent_id),
+            )
+        self.signals.wake()
+
+    async def _finished(self, change: TaskChange) -> None:
+        if not change.wrote or change.task is None:
+            return
+        await self._announce_end(change.task)
+        await self._issues_moved(change.task.workspace_id, change.issues)
+        self.signals.wake()  # an (issue, agent) guard or an agent's cap may have opened
+
+    async def _announce_end(self, task: TaskRow) -> None:
+        status = TaskStatus(task.status)
+        ended = task.finished_at or self.clock.now_ms()
+        self.throughput.record(ended, success=status is TaskStatus.DONE)
+        self.log.info(
+            "task finished", task_id=task.id, status=task.status, failure_reason=task.failure_reason
+        )
+        await self.events.publish(
+            task.workspace_id,
+            TaskFinished(
+                task_id=task.id,
+                result=_RESULT_OF.get(status, "failure"),
+                status=task.status,
+                failure_reason=task.failure_reason,
+                ended_at=ended,
+            ),
+        )
+
+    async def _issues_moved(self, workspace_id: str, issues: Iterable[IssueRow]) -> None:
+        for issue in issues:
+            await self.events.publish(workspace_id, IssueUpdated(issue=issue))
+
+    async def _after_bulk(
+        self, issues: Sequence[IssueRow], children: Sequence[TaskRow], *, any_requeued: bool
+    ) -> None:
+        for issue in issues:
+            await self.events.publish(issue.workspace_id, IssueUpdated(issue=issue))
+        if children:
+            await self._queued(children)
+        elif any_requeued:
+            self.signals.wake()
+
+
+def _ensure_future(awaitable: Awaitable[None]) -> asyncio.Future[None]:
+    return asyncio.ensure_future(awaitable)
+
+
+async def _persist(write: Callable[[], Awaitable[T]], attempts: int = 4) -> T:
+    """A terminal write must land: a transient store error is retried with backoff, so a
+    task is not left running (and holding its agent's slot) because of one hiccup."""
+    delay = 0.2
+    for attempt in range(1, attempts + 1):
+        try:
+            return await write()
+        except Exception:
+            if attempt == attempts:
+                raise
+            await asyncio.sleep(delay)
+            delay *= 4
+    raise AssertionError("unreachable")

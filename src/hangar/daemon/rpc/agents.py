@@ -1,0 +1,109 @@
+"""Agents: list (with their actor rows for pickers), get, create."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING
+
+from hangar.core import names
+from hangar.daemon.providers import get_provider
+from hangar.daemon.rpc.common import Routes, invalid, not_found, resolve_workspace, routes
+from hangar.daemon.rpc.issues import checked_repo
+from hangar.proto import api, methods
+from hangar.proto import jsonrpc as rpc
+from hangar.proto.rows import ActorRow, AgentRow
+from hangar.store import Conflict, Store
+
+if TYPE_CHECKING:
+    from hangar.daemon.rpc.server import Connection
+
+__all__ = ["AgentRoutes"]
+
+
+class AgentRoutes:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        daemon_id: str,
+        parent_env: Mapping[str, str],
+        runtimes_changed: Callable[[], Awaitable[None]],
+    ) -> None:
+        self.store = store
+        self.daemon_id = daemon_id
+        self.parent_env = parent_env
+        self.runtimes_changed = runtimes_changed
+
+    def routes(self) -> Routes:
+        return routes(
+            (methods.AGENTS_LIST, api.WorkspaceScoped, self.list),
+            (methods.AGENT_GET, api.AgentGetParams, self.get),
+            (methods.AGENT_CREATE, api.AgentCreateParams, self.create),
+        )
+
+    async def list(self, conn: Connection, p: api.WorkspaceScoped) -> api.AgentsListResult:
+        ws = await resolve_workspace(self.store, p.workspace_id)
+        agents = await self.store.agent_list(ws.id)
+        actors = [
+            ActorRow(
+                actor_ref=f"agent:{a.id}",
+                display_name=a.name,
+                subtitle=f"{a.provider}{' · ' + a.model if a.model else ''}",
+                presence="online",
+                is_agent=True,
+            )
+            for a in agents
+        ]
+        return api.AgentsListResult(actors=actors, agents=agents)
+
+    async def get(self, conn: Connection, p: api.AgentGetParams) -> AgentRow:
+        ws = await resolve_workspace(self.store, p.workspace_id)
+        agent = await self.store.agent_get(ws.id, p.agent)
+        if agent is None:
+            raise not_found("agent", p.agent)
+        return agent
+
+    async def create(self, conn: Connection, p: api.AgentCreateParams) -> AgentRow:
+        ws = await resolve_workspace(self.store, p.workspace_id)
+        names.validate_agent_name(p.name)
+        provider = get_provider(p.provider)
+        if p.provider == "command" and not p.command:
+            raise invalid("the command provider needs --command (the argv to run)")
+        if p.command is not None and not p.command:
+            raise invalid("--command must not be empty")
+        if not 1 <= p.max_concurrent_tasks <= 64:
+            raise invalid("max_concurrent_tasks must be between 1 and 64")
+        for label, ms in (
+            ("max runtime", p.max_runtime_ms),
+            ("inactivity", p.inactivity_timeout_ms),
+        ):
+            if ms is not None and ms <= 0:
+                raise invalid(f"{label} must be positive")
+        exe = p.command[0] if p.command else provider.executable
+        if shutil.which(exe, path=self.parent_env.get("PATH", os.defpath)) is None:
+            raise invalid(
+                f"{exe!r} is not installed or not on the daemon's PATH; install it or pass "
+                "--command with the full path"
+            )
+        repo = await checked_repo(p.repo_path)
+        runtime = await self.store.runtime_ensure(ws.id, self.daemon_id, p.provider)
+        try:
+            agent = await self.store.agent_create(
+                ws.id,
+                name=p.name,
+                provider=p.provider,
+                runtime_id=runtime.id,
+                command=p.command,
+                model=p.model,
+                instructions=p.instructions,
+                max_concurrent_tasks=p.max_concurrent_tasks,
+                repo_path=repo,
+                max_runtime_ms=p.max_runtime_ms,
+                inactivity_timeout_ms=p.inactivity_timeout_ms,
+            )
+        except Conflict:
+            raise rpc.RpcError(rpc.CONFLICT, f"agent {p.name!r} already exists") from None
+        await self.runtimes_changed()
+        return agent

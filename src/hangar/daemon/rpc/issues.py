@@ -1,0 +1,108 @@
+"""Issues: list, get, create (optionally assigned, which queues a task), update."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hangar.core import names
+from hangar.daemon import git
+from hangar.daemon.lifecycle import Lifecycle
+from hangar.daemon.rpc.common import Routes, invalid, not_found, resolve_workspace, routes
+from hangar.proto import api, methods
+from hangar.proto.rows import IssueRow
+from hangar.store import NotFound, Store
+
+if TYPE_CHECKING:
+    from hangar.daemon.rpc.server import Connection
+
+__all__ = ["MAX_DESCRIPTION_BYTES", "IssueRoutes", "checked_repo"]
+
+#: prompts travel in argv for some CLIs, and Linux caps one argv string at 128 KiB
+MAX_DESCRIPTION_BYTES = 100 * 1024
+
+
+async def checked_repo(repo_path: str | None) -> str | None:
+    """A repository path → its git toplevel; not a repository is invalid params."""
+    if not repo_path:
+        return None
+    try:
+        return str(await git.toplevel(Path(repo_path).expanduser().resolve()))
+    except git.GitError as exc:
+        raise invalid(str(exc)) from None
+
+
+class IssueRoutes:
+    def __init__(self, store: Store, lifecycle: Lifecycle) -> None:
+        self.store = store
+        self.lifecycle = lifecycle
+        #: a workspace's owner never changes: looked up once
+        self._owner_refs: dict[str, str] = {}
+
+    def routes(self) -> Routes:
+        return routes(
+            (methods.ISSUES_LIST, api.IssuesListParams, self.list),
+            (methods.ISSUE_GET, api.IssueGetParams, self.get),
+            (methods.ISSUE_CREATE, api.IssueCreateParams, self.create),
+            (methods.ISSUE_UPDATE, api.IssueUpdateParams, self.update),
+        )
+
+    async def list(self, conn: Connection, p: api.IssuesListParams) -> api.IssuesListResult:
+        ws = await resolve_workspace(self.store, p.workspace_id)
+        return api.IssuesListResult(issues=await self.store.issue_list(ws.id, state=p.state))
+
+    async def get(self, conn: Connection, p: api.IssueGetParams) -> api.IssueDetail:
+        ws = await resolve_workspace(self.store, p.workspace_id)
+        issue = await self.store.issue_get(ws.id, p.issue_id)
+        if issue is None:
+            raise not_found("issue", p.issue_id)
+        tasks = await self.store.task_list(ws.id, issue_id=issue.id)
+        return api.IssueDetail(issue=issue, tasks=tasks)
+
+    async def create(self, conn: Connection, p: api.IssueCreateParams) -> api.IssueCreateResult:
+        ws = await resolve_workspace(self.store, p.workspace_id)
+        names.validate_title(p.title)
+        names.validate_priority(p.priority)
+        if p.description is not None:
+            if len(p.description.encode()) > MAX_DESCRIPTION_BYTES:
+                raise invalid(
+                    f"description is over {MAX_DESCRIPTION_BYTES // 1024} KiB; put long "
+                    "material in a file in the repository and point to it"
+                )
+            if "\x00" in p.description:
+                raise invalid("description contains a NUL byte")
+        repo = await checked_repo(p.repo_path)
+        agent_id = None
+        if p.assign:
+            agent = await self.store.agent_get(ws.id, p.assign)
+            if agent is None:
+                raise not_found("agent", p.assign)
+            agent_id = agent.id
+        owner = self._owner_refs.get(ws.id)
+        if owner is None:
+            owner = self._owner_refs[ws.id] = await self.store.workspace_owner_ref(ws.id)
+        issue, task = await self.lifecycle.create_issue(
+            ws.id,
+            title=p.title.strip(),
+            description=p.description,
+            priority=p.priority,
+            repo_path=repo,
+            creator=owner,
+            assign_agent_id=agent_id,
+        )
+        return api.IssueCreateResult(issue=issue, task=task)
+
+    async def update(self, conn: Connection, p: api.IssueUpdateParams) -> IssueRow:
+        ws = await resolve_workspace(self.store, p.workspace_id)
+        fields: dict[str, Any] = {}
+        if p.state is not None:
+            if p.state not in ("open", "in_progress", "done", "cancelled"):
+                raise invalid(f"unknown issue state {p.state!r}")
+            fields["state"] = p.state
+        if p.priority is not None:
+            names.validate_priority(p.priority)
+            fields["priority"] = p.priority
+        try:
+            return await self.lifecycle.update_issue(ws.id, p.issue_id, **fields)
+        except NotFound:
+            raise not_found("issue", p.issue_id) from None

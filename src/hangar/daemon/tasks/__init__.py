@@ -1,0 +1,1 @@
+"""Running tasks: the claim loop, one runner per claimed task, and the safety loops."""

@@ -1,0 +1,28 @@
+"""A run's ``.gc_meta.json``: which process group it spawned, so the next daemon can reap
+a group the previous one left behind (docs/lifecycle.md#recovery)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+__all__ = ["read_meta", "write_meta"]
+
+_NAME = ".gc_meta.json"
+
+
+def write_meta(task_root: Path, task_id: str, pid: int, started_at: int) -> None:
+    meta = {"task_id": task_id, "pid": pid, "pgid": pid, "started_at": started_at}
+    tmp = task_root / f"{_NAME}.tmp"
+    tmp.write_text(json.dumps(meta))
+    os.replace(tmp, task_root / _NAME)
+
+
+def read_meta(task_root: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((task_root / _NAME).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
