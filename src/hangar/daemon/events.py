@@ -50,6 +50,13 @@ class Subscription:
     def pending(self) -> int:
         return self._queue.qsize()
 
+    def take_all(self) -> list[bytes]:
+        """Whatever is queued now, without waiting."""
+        taken = []
+        while not self._queue.empty():
+            taken.append(self._queue.get_nowait())
+        return taken
+
     async def close(self) -> None:
         await self._bus.unsubscribe(self)
 

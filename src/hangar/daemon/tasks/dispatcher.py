@@ -114,6 +114,13 @@ class Dispatcher:
                 self._signals.unregister(task_id)
             self._signals.wake()  # a slot is free
 
+    async def drain(self, timeout: float | None = None) -> None:
+        """Wait until every run started so far has ended (finalized)."""
+        while self._tasks:
+            done, _ = await asyncio.wait(list(self._tasks.values()), timeout=timeout)
+            if not done:
+                raise TimeoutError(f"{len(self._tasks)} runs still going after {timeout}s")
+
     async def shutdown(self, loop_task: asyncio.Task[None] | None = None) -> None:
         """Stop claiming; kill every running agent group and let each runner finalize."""
         self._stopping = True
