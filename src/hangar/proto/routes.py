@@ -44,9 +44,12 @@ class Route(Generic[C]):
 class RouteTable(Generic[C]):
     """Routes by method name. Built once at start-up; dispatch is one dict lookup."""
 
-    def __init__(self, convert: Converter = convert_params) -> None:
+    def __init__(self, convert: Converter = convert_params, *, null_is_empty: bool = True) -> None:
+        """``null_is_empty``: absent (null) params convert as ``{}``; False hands the null to
+        ``convert`` as it is (the plugin host's answer to a null has always been -32602)."""
         self._routes: dict[str, Route[C]] = {}
         self._convert = convert
+        self._null_is_empty = null_is_empty
 
     def add(self, method: str, params: type[Any] | None, handler: Handler[C]) -> None:
         if method in self._routes:
@@ -60,7 +63,7 @@ class RouteTable(Generic[C]):
 
     def wrapped(self, wrap: Callable[[Handler[C]], Handler[C]]) -> RouteTable[C]:
         """A copy whose handlers are all wrapped (error translation, say)."""
-        table: RouteTable[C] = RouteTable(self._convert)
+        table: RouteTable[C] = RouteTable(self._convert, null_is_empty=self._null_is_empty)
         for route in self:
             table.add(route.method, route.params, wrap(route.handler))
         return table
@@ -84,5 +87,6 @@ class RouteTable(Generic[C]):
             raise RpcError(METHOD_NOT_FOUND, f"method not found: {method}")
         if route.params is None:
             return await route.handler(caller, raw)
-        params = self._convert({} if raw is None else raw, route.params)
+        empty = raw is None and self._null_is_empty
+        params = self._convert({} if empty else raw, route.params)
         return await route.handler(caller, params)

@@ -36,8 +36,8 @@ if TYPE_CHECKING:
         PluginTimeout,
     )
     from hangar.plugins.runtime.host import PluginHost, PluginStatus
+    from hangar.plugins.runtime.policy import PluginState, Policy
     from hangar.plugins.runtime.state import QuarantineStore
-    from hangar.plugins.runtime.supervisor import PluginState, Policy
 
 _WHERE = {
     "Action": "hangar.plugins.runtime.actions",
@@ -53,10 +53,10 @@ _WHERE = {
     "PluginNotFound": "hangar.plugins.runtime.errors",
     "PluginQuarantined": "hangar.plugins.runtime.errors",
     "PluginSpec": "hangar.plugins.runtime.discovery",
-    "PluginState": "hangar.plugins.runtime.supervisor",
+    "PluginState": "hangar.plugins.runtime.policy",
     "PluginStatus": "hangar.plugins.runtime.host",
     "PluginTimeout": "hangar.plugins.runtime.errors",
-    "Policy": "hangar.plugins.runtime.supervisor",
+    "Policy": "hangar.plugins.runtime.policy",
     "QuarantineStore": "hangar.plugins.runtime.state",
     "Snapshot": "hangar.plugins.runtime.bus",
     "SnapshotBus": "hangar.plugins.runtime.bus",

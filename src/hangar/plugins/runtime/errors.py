@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 __all__ = [
@@ -11,6 +12,8 @@ __all__ = [
     "PluginNotFound",
     "PluginQuarantined",
     "PluginTimeout",
+    "ended",
+    "exit_text",
 ]
 
 
@@ -71,3 +74,22 @@ class PluginBadResult(PluginError):
         name = method.removeprefix("plugin/")
         super().__init__(plugin_id, f"returned an invalid {name} result: {detail}", sep=" ")
         self.method = method
+
+
+def ended(code: int) -> str:
+    """How a process that exited by itself ended, as "plugin x <this>"."""
+    if code < 0:
+        return f"was killed by {exit_text(code)}"
+    return f"exited with status {code}"
+
+
+def exit_text(code: int | None) -> str:
+    """An exit status for a message: "1", "signal SIGKILL" (negative), "unknown" (None)."""
+    if code is None:
+        return "unknown"
+    if code < 0:
+        try:
+            return f"signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return str(code)

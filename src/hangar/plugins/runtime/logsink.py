@@ -12,9 +12,12 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 
-__all__ = ["LEVELS", "LogBudget", "PluginLog", "log_file_for"]
+if TYPE_CHECKING:
+    import asyncio
+
+__all__ = ["LEVELS", "BudgetedLog", "LogBudget", "PluginLog", "log_file_for", "pump_lines"]
 
 LEVELS: Final = {"trace": 5, "debug": 10, "info": 20, "warn": 30, "error": 40}
 _RESERVED: Final = frozenset({"ts", "level", "target", "msg", "event", "plugin"})
@@ -124,3 +127,61 @@ class LogBudget:
             return 0
         count, self.unreported, self._reported = self.unreported, 0, now
         return count
+
+
+class BudgetedLog:
+    """The lines plugins cause (``host/log``, bad notifications, dropped publishes), each
+    plugin held to its own ``LogBudget``; what is dropped is reported at most once a second."""
+
+    def __init__(self, log: PluginLog, lines_per_sec: int, bytes_per_sec: int) -> None:
+        self.log = log
+        self._rate = (lines_per_sec, bytes_per_sec)
+        self._budgets: dict[str, LogBudget] = {}
+
+    def budget(self, plugin_id: str) -> LogBudget:
+        budget = self._budgets.get(plugin_id)
+        if budget is None:
+            budget = self._budgets[plugin_id] = LogBudget(*self._rate)
+        return budget
+
+    def write(self, plugin_id: str, level: str, event: str, msg: str, **fields: Any) -> None:
+        if not self.log.enabled(level):
+            return
+        size = len(msg) + (len(repr(fields)) if fields else 0)
+        if self.budget(plugin_id).allow(size):
+            self.log.write(level, event, plugin_id, msg, **fields)
+        self.report_drops(plugin_id)
+
+    def report_drops(self, plugin_id: str, force: bool = False) -> None:
+        """Log how many lines were dropped since the last report, if a report is due."""
+        budget = self._budgets.get(plugin_id)
+        count = 0 if budget is None else budget.report_due(force)
+        if count:
+            self.log.write(
+                "warn",
+                "plugin.log_dropped",
+                plugin_id,
+                f"{count} log lines over the budget dropped",
+                dropped=count,
+                total=budget.dropped if budget is not None else count,
+            )
+
+
+async def pump_lines(
+    stream: asyncio.StreamReader, budget: LogBudget, write: Callable[[str], None]
+) -> None:
+    """Each line of ``stream``, up to its end, to ``write``, as many a second as ``budget``
+    lets through (it counts the rest). Of a line without end only the last 8 KiB are kept;
+    a last line without its newline is written whatever the budget."""
+    pending = b""
+    while True:
+        data = await stream.read(65536)
+        if not data:
+            break
+        lines = (pending + data).split(b"\n")
+        pending = lines.pop()[-8192:]
+        for raw in lines:
+            if budget.allow(0):
+                write(raw.decode("utf-8", "replace").rstrip("\r"))
+    if pending:
+        write(pending.decode("utf-8", "replace"))

@@ -14,35 +14,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import signal
 import sys
 import time
 from collections import deque
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol
 
 from hangar.plugins import protocol as p
 from hangar.plugins.runtime import process
-from hangar.plugins.runtime.connection import Connection
+from hangar.plugins.runtime.connection import Connection, Limits
 from hangar.plugins.runtime.discovery import PluginSpec
 from hangar.plugins.runtime.errors import (
-    PluginBadResult,
     PluginCrashed,
     PluginError,
     PluginQuarantined,
     PluginTimeout,
+    ended,
+    exit_text,
 )
 from hangar.plugins.runtime.gate import CapabilityGate
-from hangar.plugins.runtime.logsink import LogBudget
+from hangar.plugins.runtime.logsink import LogBudget, PluginLog, pump_lines
+from hangar.plugins.runtime.policy import PluginState, Policy
+from hangar.plugins.runtime.results import decode_result
+from hangar.plugins.runtime.state import QuarantineStore
 from hangar.proto.jsonrpc import RpcError
 
-if TYPE_CHECKING:
-    from hangar.plugins.runtime.host import PluginHost
-
-__all__ = ["PluginState", "Policy", "Supervisor", "decode_result"]
-
-T = TypeVar("T")
+__all__ = ["PluginState", "Policy", "Supervisor", "SupervisorHost"]
 
 
 #: After a plugin closes stdout, how long it may take to exit before its group is killed.
@@ -54,43 +51,46 @@ EXIT_POLL = 0.05
 CRASH_REPORT_WAIT = 5.0
 
 
-class PluginState(enum.StrEnum):
-    IDLE = "idle"
-    SPAWNING = "spawning"
-    RUNNING = "running"
-    BACKOFF = "backoff"
-    QUARANTINED = "quarantined"
-    SHUTTING_DOWN = "shutting_down"
+class SupervisorHost(Protocol):
+    """What a supervisor calls back on its host (``PluginHost``): the plugin's environment,
+    word that a run started or ended, and the plugin's own calls to serve. The rest (policy,
+    limits, gate, log, quarantine store) it is handed as plain objects when it is made."""
 
+    def plugin_env(self, spec: PluginSpec) -> dict[str, str]:
+        """The environment ``spec``'s executable starts with."""
 
-@dataclass(frozen=True)
-class Policy:
-    backoff_initial: float = 0.25
-    backoff_max: float = 5.0
-    crash_window: float = 60.0
-    max_crashes: int = 3
-    request_timeout: float = 10.0
-    """Default wait for a plugin's answer (render, init …)."""
-    cli_timeout: float = 600.0
-    """``plugin/cli_dispatch`` may run a real command: it gets longer."""
-    start_timeout: float = 15.0
-    """How long a caller waits for a plugin to reach Running (spawn + init + backoff)."""
-    shutdown_grace: float = 5.0
-    provider_wait: float = 5.0
-    """``host/snapshot/get`` waits this long for a provider's first publish."""
-    reap_interval: float = 1.0
-    stderr_lines_per_sec: int = 200
+    def on_running(self, sup: Supervisor) -> None:
+        """The plugin answered its init: it is Running (a restart included)."""
 
-    def backoff(self, crashes: int) -> float:
-        return min(self.backoff_initial * 2.0 ** max(0, crashes - 1), self.backoff_max)
+    def on_gone(self, sup: Supervisor) -> None:
+        """A run is torn down: the process reaped, the connection closed."""
+
+    async def on_plugin_request(self, sup: Supervisor, method: str, params: Any) -> Any:
+        """Answer a plugin → host request: its result, or raise ``RpcError``."""
+
+    async def on_plugin_notification(self, sup: Supervisor, method: str, params: Any) -> None:
+        """Act on a plugin → host notification."""
 
 
 class Supervisor:
-    def __init__(self, spec: PluginSpec, host: PluginHost) -> None:
+    def __init__(
+        self,
+        spec: PluginSpec,
+        host: SupervisorHost,
+        *,
+        policy: Policy,
+        limits: Limits,
+        gate: CapabilityGate,
+        log: PluginLog,
+        store: QuarantineStore,
+    ) -> None:
         self.spec = spec
         self.host = host
-        self.policy = host.policy
-        self.gate = CapabilityGate(spec.manifest, host.data_dir(spec.id), host.home)
+        self.policy = policy
+        self.limits = limits
+        self.gate = gate
+        self.log = log
+        self.store = store
         self.state = PluginState.IDLE
         self.proc: asyncio.subprocess.Process | None = None
         self.conn: Connection | None = None
@@ -108,7 +108,7 @@ class Supervisor:
         self._unsaved_quarantine = False
         # the current run's end: its exit status when the plugin exited by itself
         self._run_end: asyncio.Future[int | None] | None = None
-        quarantined = host.store.get(spec.id)
+        quarantined = store.get(spec.id)
         if quarantined is not None:
             self.state = PluginState.QUARANTINED
             self.last_error = str(quarantined.get("reason", ""))
@@ -132,12 +132,12 @@ class Supervisor:
             if self.state is PluginState.RUNNING and conn is not None and not conn.lost.done():
                 return conn
             if self.state is PluginState.QUARANTINED:
-                if self._unsaved_quarantine or self.host.store.get(self.id) is not None:
+                if self._unsaved_quarantine or self.store.get(self.id) is not None:
                     raise PluginQuarantined(
                         self.id,
                         f"quarantined ({self.last_error})",
                         reason=self.last_error or "",
-                        log_path=self.host.log.path,
+                        log_path=self.log.path,
                     )
                 # reloaded by another process: a fresh start, as after reload() here
                 self.crashes.clear()
@@ -172,10 +172,10 @@ class Supervisor:
         if run_end is not None:
             with contextlib.suppress(TimeoutError):
                 code = await asyncio.wait_for(asyncio.shield(run_end), CRASH_REPORT_WAIT)
-        log_path = self.host.log.path
+        log_path = self.log.path
         if code is None:
             return PluginCrashed(self.id, exc.message, log_path=log_path)
-        return PluginCrashed(self.id, _ended(code), exit_code=code, log_path=log_path)
+        return PluginCrashed(self.id, ended(code), exit_code=code, log_path=log_path)
 
     async def stop(self, why: str = "shutdown") -> None:
         """Ask the plugin to exit (``plugin/shutdown``), kill it after the grace."""
@@ -187,7 +187,7 @@ class Supervisor:
         conn = self.conn
         if self.state is PluginState.RUNNING and conn is not None and not conn.lost.done():
             self._set(PluginState.SHUTTING_DOWN)
-            self.host.log.write("info", "plugin.stop", self.id, f"stopping ({why})")
+            self._log("info", "plugin.stop", f"stopping ({why})")
             grace = self.policy.shutdown_grace
             deadline = time.monotonic() + grace
             with contextlib.suppress(PluginError, RpcError):
@@ -220,7 +220,7 @@ class Supervisor:
     async def reload(self) -> None:
         """Stop, forget the crash history and the quarantine: back to Idle."""
         await self.stop("reload")
-        self.host.store.clear(self.id)
+        self.store.clear(self.id)
         self._unsaved_quarantine = False
         self.crashes.clear()
         self.last_error = None
@@ -248,31 +248,29 @@ class Supervisor:
                     self._set(PluginState.IDLE)
                     return
                 # the state file is shared under a lock: never wait for it on the event loop
-                await asyncio.to_thread(self._count_crash)
+                self.crashes = await asyncio.to_thread(
+                    _count_crash, self.store, self.id, self.crashes, self.policy.crash_window
+                )
                 self.last_error = reason
                 if len(self.crashes) >= self.policy.max_crashes:
                     try:
-                        await asyncio.to_thread(self.host.store.quarantine, self.id, reason)
+                        await asyncio.to_thread(self.store.quarantine, self.id, reason)
                     except OSError as exc:  # read-only home: still quarantine, in memory
                         self._unsaved_quarantine = True
-                        self.host.log.write(
+                        self._log(
                             "error",
                             "plugin.quarantine_unsaved",
-                            self.id,
-                            f"cannot record the quarantine in {self.host.store.path}: {exc}",
+                            f"cannot record the quarantine in {self.store.path}: {exc}",
                         )
-                    self.host.log.write(
+                    self._log(
                         "error",
                         "plugin.quarantined",
-                        self.id,
                         f"quarantined after {len(self.crashes)} crashes: {reason}",
                     )
                     self._set(PluginState.QUARANTINED)
                     return
                 delay = self.policy.backoff(len(self.crashes))
-                self.host.log.write(
-                    "warn", "plugin.crash", self.id, f"crashed: {reason}", backoff_s=delay
-                )
+                self._log("warn", "plugin.crash", f"crashed: {reason}", backoff_s=delay)
                 self._set(PluginState.BACKOFF)
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
@@ -285,16 +283,6 @@ class Supervisor:
             await self._teardown()
             self._set(PluginState.IDLE)
             raise
-
-    def _count_crash(self) -> None:
-        """Add a crash to the window: the one in ``state.json`` (every host's), or this
-        host's own when that cannot be written."""
-        now, window = time.time(), self.policy.crash_window
-        try:
-            recent = self.host.store.record_crash(self.id, now, window)
-        except OSError:  # read-only home: count this host's crashes at least
-            recent = [t for t in (*self.crashes, now) if 0 <= now - t <= window]
-        self.crashes = deque(recent)
 
     async def _run_once(self) -> str | None:
         """Run the plugin once; the crash reason, or None when it was stopped on purpose."""
@@ -315,12 +303,12 @@ class Supervisor:
             on_request=lambda m, prm: self.host.on_plugin_request(self, m, prm),
             on_notification=lambda m, prm: self.host.on_plugin_notification(self, m, prm),
             log=self._log,
-            limits=self.host.limits,
+            limits=self.limits,
         )
         self.conn = conn
         conn.start()
-        exit_task = asyncio.create_task(self._watch_exit(proc, conn))
-        self.host.log.write("info", "plugin.spawn", self.id, "started", pid=proc.pid)
+        exit_task = asyncio.create_task(_watch_exit(proc, conn))
+        self._log("info", "plugin.spawn", "started", pid=proc.pid)
         stopping: bool | None = None  # was it asked to stop when the connection went?
         code: int | None = None
         try:
@@ -337,9 +325,7 @@ class Supervisor:
                     p.InitResult,
                 )
                 if reply.name != self.id:
-                    self.host.log.write(
-                        "warn", "plugin.init", self.id, f"init answered name {reply.name!r}"
-                    )
+                    self._log("warn", "plugin.init", f"init answered name {reply.name!r}")
                 self._set(PluginState.RUNNING)
                 self.host.on_running(self)
                 reason = await conn.lost
@@ -369,21 +355,9 @@ class Supervisor:
             finally:
                 run_end.set_result(code if exited else None)
         if stopping:
-            self.host.log.write("info", "plugin.exit", self.id, "stopped", exit_code=code)
+            self._log("info", "plugin.exit", "stopped", exit_code=code)
             return None
-        return f"{reason} (exit {_exit_text(code)})"
-
-    @staticmethod
-    async def _watch_exit(proc: asyncio.subprocess.Process, conn: Connection) -> None:
-        """Lose the connection when the process exits. stdout EOF is not enough: a child
-        that inherited stdout keeps it open after the plugin died. Polled, since on 3.11
-        ``proc.wait()`` also waits for the pipes (see ``process.reap``)."""
-        while proc.returncode is None and not conn.lost.done():
-            await asyncio.sleep(EXIT_POLL)
-        # let the reader take what the plugin wrote last; EOF ends it sooner
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(conn.lost), EXIT_LINGER)
-        conn.lose("process exited")
+        return f"{reason} (exit {exit_text(code)})"
 
     async def _teardown(self) -> int | None:
         conn, proc = self.conn, self.proc
@@ -400,48 +374,36 @@ class Supervisor:
 
     async def _pump_stderr(self, stream: asyncio.StreamReader) -> None:
         """Plugin stderr → the plugin log, one line per entry, rate-bounded."""
-        budget, pending = LogBudget(self.policy.stderr_lines_per_sec, sys.maxsize), b""
-        while True:
-            data = await stream.read(65536)
-            if not data:
-                break
-            lines = (pending + data).split(b"\n")
-            pending = lines.pop()[-8192:]
-            for raw in lines:
-                if not budget.allow(0):  # lines per second only
-                    self.dropped_stderr += 1
-                    continue
-                text = raw.decode("utf-8", "replace").rstrip("\r")
-                self.host.log.write("warn", "plugin.stderr", self.id, text)
-        if pending:
-            self._log("warn", "plugin.stderr", pending.decode("utf-8", "replace"))
+        budget = LogBudget(self.policy.stderr_lines_per_sec, sys.maxsize)  # lines only
+        try:
+            await pump_lines(stream, budget, lambda line: self._log("warn", "plugin.stderr", line))
+        finally:
+            self.dropped_stderr += budget.dropped
 
     def _log(self, level: str, event: str, msg: str, **fields: Any) -> None:
-        self.host.log.write(level, event, self.id, msg, **fields)
+        self.log.write(level, event, self.id, msg, **fields)
 
 
-def decode_result(plugin_id: str, method: str, value: Any, type: type[T]) -> T:
-    """A plugin's answer to ``method`` as ``type``; one that does not decode is the plugin's
-    fault (``PluginBadResult``), not invalid params of the host's."""
+def _count_crash(
+    store: QuarantineStore, plugin_id: str, crashes: deque[float], window: float
+) -> deque[float]:
+    """``crashes`` with one now: the window in ``state.json`` (every host's), or this host's
+    own when that cannot be written."""
+    now = time.time()
     try:
-        return p.decode_wire(value, type)
-    except p.WireError as exc:
-        raise PluginBadResult(plugin_id, method, str(exc)) from None
+        recent = store.record_crash(plugin_id, now, window)
+    except OSError:  # read-only home: count this host's crashes at least
+        recent = [t for t in (*crashes, now) if 0 <= now - t <= window]
+    return deque(recent)
 
 
-def _ended(code: int) -> str:
-    """How a process that exited by itself ended, as "plugin x <this>"."""
-    if code < 0:
-        return f"was killed by {_exit_text(code)}"
-    return f"exited with status {code}"
-
-
-def _exit_text(code: int | None) -> str:
-    if code is None:
-        return "unknown"
-    if code < 0:
-        try:
-            return f"signal {signal.Signals(-code).name}"
-        except ValueError:
-            return f"signal {-code}"
-    return str(code)
+async def _watch_exit(proc: asyncio.subprocess.Process, conn: Connection) -> None:
+    """Lose the connection when the process exits. stdout EOF is not enough: a child
+    that inherited stdout keeps it open after the plugin died. Polled, since on 3.11
+    ``proc.wait()`` also waits for the pipes (see ``process.reap``)."""
+    while proc.returncode is None and not conn.lost.done():
+        await asyncio.sleep(EXIT_POLL)
+    # let the reader take what the plugin wrote last; EOF ends it sooner
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(conn.lost), EXIT_LINGER)
+    conn.lose("process exited")
