@@ -95,7 +95,9 @@ def translating(fn: Handler[Connection]) -> Handler[Connection]:
     return wrapper
 
 
-def routes(*entries: tuple[str, type[Any] | None, Callable[[Connection, Any], Awaitable[Any]]]) -> Routes:
+def routes(
+    *entries: tuple[str, type[Any] | None, Callable[[Connection, Any], Awaitable[Any]]],
+) -> Routes:
     """A noun's table from (method, params struct, handler) triples."""
     table: Routes = RouteTable()
     for method, params, handler in entries:

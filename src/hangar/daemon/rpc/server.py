@@ -24,6 +24,7 @@ SUBSCRIBED_IDLE_TIMEOUT_S = (
 MAX_CONNECTIONS = 256
 OUTBOX_LIMIT = 10_000
 
+
 def peer_uid(sock: socket.socket) -> int:
     creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     _pid, uid, _gid = struct.unpack("3i", creds)

@@ -10,9 +10,9 @@ import asyncio
 import os
 from typing import Any
 
+from hangar.adapters import process, procfs
 from hangar.core.ids import short_id
 from hangar.core.paths import HangarPaths
-from hangar.adapters import process, procfs
 from hangar.daemon.lifecycle import Lifecycle
 from hangar.daemon.tasks.meta import read_meta
 from hangar.store import Store
