@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hangar.daemon.sessions.executor import SubprocessExecutor
+from hangar.adapters.executor import SubprocessExecutor
 from hangar.daemon.sessions.tmux import Tmux
 
 from .helpers import git

@@ -9,12 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from hangar.daemon.sessions.executor import (
-    CommandResult,
-    CommandTimeout,
-    RecordingExecutor,
-    SubprocessExecutor,
-)
+from hangar.adapters.executor import CommandResult, CommandTimeout, SubprocessExecutor
+from hangar.testing.executor import RecordingExecutor
 
 
 async def test_runs_argv_without_a_shell() -> None:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from hangar.daemon import process
+from hangar.adapters import process, procfs
 from tests.e2e.harness import pid_alive, wait_until
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
@@ -28,7 +28,7 @@ def stubborn() -> Iterator[subprocess.Popen[bytes]]:
 
 def _members(sid: int) -> list[process.ProcessId]:
     deadline = time.monotonic() + 5
-    while len(found := process.session_members(sid)) < 2 and time.monotonic() < deadline:
+    while len(found := procfs.session_members(sid)) < 2 and time.monotonic() < deadline:
         time.sleep(0.02)
     return found
 

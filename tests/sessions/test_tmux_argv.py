@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hangar.daemon.sessions.executor import CommandResult, CommandTimeout, RecordingExecutor
+from hangar.adapters.executor import CommandResult, CommandTimeout
 from hangar.daemon.sessions.tmux import (
     SEND_KEYS_MAX_BYTES,
     DuplicateSession,
@@ -15,6 +15,7 @@ from hangar.daemon.sessions.tmux import (
     Tmux,
     TmuxError,
 )
+from hangar.testing.executor import RecordingExecutor
 
 T = ["tmux", "-L", "s1"]
 GONE = CommandResult(1, "", "can't find session: p-a\n")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hangar.daemon.sessions.executor import SubprocessExecutor
+from hangar.adapters.executor import SubprocessExecutor
 from hangar.daemon.sessions.tmux import DuplicateSession, PaneState, SessionGone, Tmux, TmuxError
 
 from .helpers import wait_until

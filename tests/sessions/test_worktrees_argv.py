@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from hangar.adapters.executor import CommandResult, CommandTimeout
 from hangar.daemon.sessions import worktrees
-from hangar.daemon.sessions.executor import CommandResult, CommandTimeout, RecordingExecutor
+from hangar.testing.executor import RecordingExecutor
 
 OK = CommandResult(0, "", "")
 NO = CommandResult(1, "", "")

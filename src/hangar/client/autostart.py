@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hangar.adapters import procfs
 from hangar.client.errors import DaemonUnreachable
 from hangar.core.paths import HOME_ENV, HangarPaths
 
@@ -209,17 +210,7 @@ def _other_daemon_alive(paths: HangarPaths, our_child: int) -> bool:
 def process_running(pid: int) -> bool:
     """Alive and not a zombie: an exited daemon whose parent has not reaped it yet (a
     container's init may take its time) has stopped all the same."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True  # no /proc (macOS): kill(0) is all we have
+    return procfs.pid_alive(pid)
 
 
 def _reap() -> None:

@@ -9,6 +9,7 @@ import contextlib
 import os
 from typing import Any
 
+from hangar.adapters.executor import SubprocessExecutor
 from hangar.adapters.files import private_dir, write_private
 from hangar.core import tokens
 from hangar.core.clock import Clock, SystemClock
@@ -26,7 +27,6 @@ from hangar.daemon.rpc.server import RpcServer
 from hangar.daemon.rpc.sessions import SessionRoutes
 from hangar.daemon.rpc.tasks import TaskRoutes
 from hangar.daemon.rpc.workspaces import WorkspaceRoutes
-from hangar.daemon.sessions.executor import SubprocessExecutor
 from hangar.daemon.sessions.service import SessionService
 from hangar.daemon.sessions.tmux import Tmux
 from hangar.daemon.signals import RunSignals

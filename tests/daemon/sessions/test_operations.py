@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from hangar.adapters.executor import SubprocessExecutor
 from hangar.daemon.sessions.errors import SessionError
-from hangar.daemon.sessions.executor import SubprocessExecutor
 from hangar.daemon.sessions.tmux import Tmux, TmuxError
 from hangar.proto import api
 from tests.sessions.helpers import git

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hangar.adapters import git
 from hangar.core import names
-from hangar.daemon import git
 from hangar.daemon.lifecycle import Lifecycle
 from hangar.daemon.rpc.common import Routes, invalid, not_found, resolve_workspace, routes
 from hangar.proto import api, methods

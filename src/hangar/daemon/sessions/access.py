@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from hangar.daemon import git
+from hangar.adapters import git
 from hangar.daemon.sessions import idle as idleness
 from hangar.daemon.sessions.errors import SessionError
 from hangar.daemon.sessions.tmux import PaneState, SessionGone, Tmux, TmuxError

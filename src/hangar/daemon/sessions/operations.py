@@ -11,9 +11,9 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hangar.adapters import git
 from hangar.core.clock import Clock
 from hangar.core.names import validate_session_name
-from hangar.daemon import git
 from hangar.daemon.sessions import worktrees
 from hangar.daemon.sessions.access import (
     Log,

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hangar.daemon import git
+from hangar.adapters import git
 from hangar.daemon.sessions import worktrees
 from hangar.daemon.sessions.access import Log, SessionAccess
 from hangar.daemon.sessions.tmux import Tmux, TmuxError

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from hangar.daemon import process
+from hangar.adapters import process, procfs
 from hangar.daemon.sessions.access import ENTER_DELAY_S, Log, SessionAccess, agent_kind
 from hangar.daemon.sessions.errors import SessionError
 from hangar.daemon.sessions.tmux import PaneState, SessionGone, Tmux, TmuxError
@@ -96,4 +96,4 @@ async def _members(state: PaneState) -> list[process.ProcessId]:
     """The processes of a live pane's session (its leader alive, the id is its own)."""
     if state.dead or state.pid is None:
         return []
-    return await asyncio.to_thread(process.session_members, state.pid)
+    return await asyncio.to_thread(procfs.session_members, state.pid)

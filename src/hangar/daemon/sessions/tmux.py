@@ -29,7 +29,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from hangar.daemon.sessions.executor import CommandResult, CommandTimeout, Executor
+from hangar.adapters.executor import CommandResult, CommandTimeout, Executor
 
 #: How long pane_state waits for tmux to reap a dead pane's process and learn its status.
 STATUS_WAIT_S = 0.5

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hangar.adapters import git, process
 from hangar.core.durations import format_duration
 from hangar.core.env_policy import EnvPolicy, apply_policy
 from hangar.core.failures import FailureReason
 from hangar.core.ids import short_id
 from hangar.core.paths import HangarPaths
 from hangar.core.result import TaskResult, clip_tail
-from hangar.daemon import git, process
 from hangar.daemon.events import EventBus
 from hangar.daemon.lifecycle import Lifecycle
 from hangar.daemon.providers import AgentConfig, Outcome, get_provider
@@ -163,7 +163,9 @@ class TaskRunner:
             return
         env = self._child_env(workspace.slug, launch.env)
         try:
-            proc = await process.spawn(launch.argv, cwd=workdir, env=env, stdin_data=launch.stdin)
+            proc = await process.spawn(
+                launch.argv, cwd=workdir, env=env, pipe_stdin=launch.stdin is not None
+            )
         except (OSError, ValueError) as exc:  # ValueError: a NUL byte in argv or env
             exe = launch.argv[0] if launch.argv else "?"
             detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
