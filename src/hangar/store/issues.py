@@ -8,7 +8,6 @@ from typing import Any, Final
 from sqlalchemy import RowMapping, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hangar.core.failures import DEFAULT_MAX_ATTEMPTS
 from hangar.proto.rows import IssueRow, TaskRow
 from hangar.store import agents, tasks
 from hangar.store.context import StoreContext
@@ -51,15 +50,18 @@ async def create(
     priority: int,
     repo_path: str | None,
     creator: str,
-    assign_agent_id: str | None,
+    assign_agent: str | None,
 ) -> tuple[IssueRow, TaskRow | None]:
     title = title.strip()
     if not title:
         raise InvalidValue("issue title must not be empty")
     tasks.check_priority(priority)
     creator_type, creator_id = parse_actor(creator)
-    if assign_agent_id is not None:
-        await agents.require(conn, workspace_id, assign_agent_id)
+    assignee = None
+    if assign_agent is not None:  # one read: the id or name, checked in this transaction
+        assignee = await agents.get_mapping(conn, workspace_id, assign_agent)
+        if assignee is None:
+            raise NotFound("agent", assign_agent)
     now = ctx.now()
     values: dict[str, Any] = {
         "id": ctx.new_id(now),
@@ -73,21 +75,13 @@ async def create(
         "creator_id": creator_id,
         "created_at": now,
     }
-    if assign_agent_id is not None:
-        values |= {"assignee_type": "agent", "assignee_id": assign_agent_id}
+    if assignee is not None:
+        values |= {"assignee_type": "agent", "assignee_id": assignee["id"]}
     result = await conn.execute(_I.insert().values(values).returning(*_I.c))
     row = issue_row(result.mappings().one())
     task = None
-    if assign_agent_id is not None:
-        task = await tasks.enqueue(
-            conn,
-            ctx,
-            workspace_id,
-            agent_id=assign_agent_id,
-            issue_id=row.id,
-            priority=priority,
-            max_attempts=DEFAULT_MAX_ATTEMPTS,
-        )
+    if assignee is not None:
+        task = await tasks.insert_queued(conn, ctx, assignee, issue_id=row.id, priority=priority)
     return row, task
 
 

@@ -9,6 +9,7 @@ id behaves exactly like a missing one.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -48,6 +49,9 @@ from hangar.store.sweeper import RecoveryReport, SweepReport
 from hangar.store.tasks import TaskChange
 from hangar.store.writelock import lock_key, writer_lock
 
+#: how long the default workspace is taken as read (see ``Store.workspace_default``)
+DEFAULT_FRESH_S = 1.0
+
 
 class Store:
     """The database behind the daemon. Build with :meth:`open`; :meth:`close` when done."""
@@ -58,6 +62,7 @@ class Store:
         self._ctx = StoreContext(clock=clock, ids=ids)
         self.dialect: Dialect = dialect_of(engine)
         self._lock_key = lock_key(engine) if self.dialect == "sqlite" else None
+        self._default: tuple[WorkspaceRow, float] | None = None
 
     @classmethod
     async def open(cls, url: str, *, clock: Clock, ids: IdGen, migrate: bool = True) -> Store:
@@ -115,16 +120,26 @@ class Store:
             return await workspaces.resolve(conn, ident)
 
     async def workspace_default(self) -> WorkspaceRow:
+        """The default workspace, made on first use. Almost every call without a workspace
+        asks for it, so it is kept for ``DEFAULT_FRESH_S``; a change through this store is
+        seen at once, one made by another host within that time."""
+        cached = self._default
+        if cached is not None and time.monotonic() - cached[1] < DEFAULT_FRESH_S:
+            return cached[0]
         async with self._read() as conn:
-            ready = await workspaces.current_default(conn)
-        if ready is not None:
-            return ready
-        async with self._write() as conn:
-            return await workspaces.bootstrap_default(conn, self._ctx)
+            row = await workspaces.current_default(conn)
+        if row is None:
+            async with self._write() as conn:
+                row = await workspaces.bootstrap_default(conn, self._ctx)
+        self._default = (row, time.monotonic())
+        return row
 
     async def workspace_set_default(self, workspace_id: str) -> WorkspaceRow:
+        self._default = None
         async with self._write() as conn:
-            return await workspaces.set_default(conn, workspace_id)
+            row = await workspaces.set_default(conn, workspace_id)
+        self._default = None  # a read that raced with the write may have cached the old one
+        return row
 
     async def workspace_owner_ref(self, workspace_id: str) -> str:
         """``member:<id>`` of the workspace's owner (the local owner user if it has none)."""
@@ -208,6 +223,7 @@ class Store:
         repo_path: str | None = None,
         assign_agent_id: str | None = None,
     ) -> tuple[IssueRow, TaskRow | None]:
+        """A new issue; with ``assign_agent_id`` (an agent's id or name) also its queued task."""
         async with self._write() as conn:
             return await issues.create(
                 conn,
@@ -218,7 +234,7 @@ class Store:
                 priority=priority,
                 repo_path=repo_path,
                 creator=creator,
-                assign_agent_id=assign_agent_id,
+                assign_agent=assign_agent_id,
             )
 
     async def issue_get(self, workspace_id: str, issue_id: str) -> IssueRow | None:

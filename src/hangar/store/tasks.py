@@ -275,18 +275,40 @@ async def enqueue(
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     autopilot_run_id: str | None = None,
 ) -> TaskRow:
-    check_priority(priority)
-    if max_attempts < 1:
-        raise InvalidValue("max_attempts must be at least 1")
     assignee = await agents.require(conn, workspace_id, agent_id)
     if issue_id is not None:
         await _require_issue(conn, workspace_id, issue_id)
+    return await insert_queued(
+        conn,
+        ctx,
+        assignee,
+        issue_id=issue_id,
+        priority=priority,
+        max_attempts=max_attempts,
+        autopilot_run_id=autopilot_run_id,
+    )
+
+
+async def insert_queued(
+    conn: AsyncConnection,
+    ctx: StoreContext,
+    assignee: RowMapping,
+    *,
+    issue_id: str | None,
+    priority: int,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    autopilot_run_id: str | None = None,
+) -> TaskRow:
+    """A queued task for an agent row the caller has already checked, in its workspace."""
+    check_priority(priority)
+    if max_attempts < 1:
+        raise InvalidValue("max_attempts must be at least 1")
     now = ctx.now()
     values = {
         "id": ctx.new_id(now),
-        "workspace_id": workspace_id,
+        "workspace_id": assignee["workspace_id"],
         "runtime_id": assignee["runtime_id"],
-        "agent_id": agent_id,
+        "agent_id": assignee["id"],
         "issue_id": issue_id,
         "status": _Q.value,
         "priority": priority,
@@ -299,7 +321,7 @@ async def enqueue(
         result = await conn.execute(_T.insert().values(values).returning(*_T.c))
     except IntegrityError as exc:
         raise Conflict(
-            f"a pending task already exists for issue {issue_id} and agent {agent_id}"
+            f"a pending task already exists for issue {issue_id} and agent {assignee['id']}"
         ) from exc
     return task_row(result.mappings().one())
 

@@ -72,12 +72,6 @@ class IssueRoutes:
             if "\x00" in p.description:
                 raise invalid("description contains a NUL byte")
         repo = await checked_repo(p.repo_path)
-        agent_id = None
-        if p.assign:
-            agent = await self.store.agent_get(ws.id, p.assign)
-            if agent is None:
-                raise not_found("agent", p.assign)
-            agent_id = agent.id
         owner = self._owner_refs.get(ws.id)
         if owner is None:
             owner = self._owner_refs[ws.id] = await self.store.workspace_owner_ref(ws.id)
@@ -88,7 +82,7 @@ class IssueRoutes:
             priority=p.priority,
             repo_path=repo,
             creator=owner,
-            assign_agent_id=agent_id,
+            assign_agent_id=p.assign or None,  # id or name; a missing agent is NotFound
         )
         return api.IssueCreateResult(issue=issue, task=task)
 
