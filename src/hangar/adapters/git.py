@@ -23,6 +23,7 @@ __all__ = [
     "check_branch_name",
     "default_base",
     "delete_branch",
+    "failed",
     "has_commits",
     "is_dirty",
     "remove_worktree",

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from hangar.core.durations import parse_duration
 from hangar.core.env_policy import DEFAULT_ALLOW, EnvPolicy
 from hangar.core.paths import HangarPaths
-from hangar.daemon.tasks.runner import DEFAULT_INACTIVITY_MS, DEFAULT_MAX_RUNTIME_MS
 
 DEFAULT_SLOTS = 20
+#: watchdogs for agents that set none
+DEFAULT_INACTIVITY_MS = 30 * 60 * 1000
+DEFAULT_MAX_RUNTIME_MS = 9_000_000  # 2.5 h
 #: a session's agent that exits within this window fails its create
 DEFAULT_LAUNCH_PROBE_MS = 500
 #: every create waits the whole window: a typo like ``5m`` must not make each one take minutes

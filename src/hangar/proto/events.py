@@ -7,6 +7,20 @@ import msgspec
 
 from hangar.proto.rows import IssueRow
 
+__all__ = [
+    "AnyEvent",
+    "Event",
+    "IssueCreated",
+    "IssueUpdated",
+    "TaskFinished",
+    "TaskMessage",
+    "TaskProgress",
+    "TaskQueued",
+    "TaskStarted",
+    "decode_event",
+    "encode_event",
+]
+
 
 class Event(msgspec.Struct, kw_only=True, tag_field="event"):
     pass

@@ -6,6 +6,19 @@ from typing import Any
 
 import msgspec
 
+__all__ = [
+    "ActorRow",
+    "AgentRow",
+    "IssueRow",
+    "Row",
+    "RuntimeRow",
+    "SessionRow",
+    "TaskMessageRow",
+    "TaskRow",
+    "TaskUsageRow",
+    "WorkspaceRow",
+]
+
 
 class Row(msgspec.Struct, kw_only=True):
     """Base of every wire row: keyword-only, encodes to a JSON object."""

@@ -19,6 +19,7 @@ from hangar.core.failures import FailureReason
 from hangar.core.ids import short_id
 from hangar.core.paths import HangarPaths
 from hangar.core.result import TaskResult, clip_tail
+from hangar.daemon.config import DEFAULT_INACTIVITY_MS, DEFAULT_MAX_RUNTIME_MS
 from hangar.daemon.events import EventBus
 from hangar.daemon.lifecycle import Lifecycle
 from hangar.daemon.providers import AgentConfig, Outcome, get_provider
@@ -62,10 +63,6 @@ def build_prompt(agent: AgentRow, issue: IssueRow | None) -> str:
         if issue.description and issue.description.strip():
             parts.append(issue.description.strip())
     return "\n\n".join(parts) + "\n"
-
-
-DEFAULT_INACTIVITY_MS = 30 * 60 * 1000
-DEFAULT_MAX_RUNTIME_MS = 9_000_000  # 2.5 h
 
 
 @dataclass(frozen=True)
