@@ -9,6 +9,7 @@ Used two ways:
   exit 3 at once; ``FAKE_DAEMON_START_DELAY=<s>`` delays the bind after taking the lock.
 
 Methods after ``auth/hello``: ``ping``, ``echo`` (returns params), ``sleep {seconds, value}``,
+``workspace/create {slug, name?}`` (answers a workspace row, as the real one does),
 ``fail {code, message, data?}``, ``emit {events}`` (pushes ``hangar/event`` notifications, then
 answers), ``hold {events}`` (pushes, then answers only after ``release``), ``release``,
 ``emit_later {events, delay}`` (answers, then pushes), ``drop`` (closes the connection
@@ -125,6 +126,9 @@ class FakeDaemon:
             await send(jsonrpc.encode_result(req.id, {}))
         elif m == "echo":
             await send(jsonrpc.encode_result(req.id, req.params))
+        elif m == "workspace/create":
+            row = {"id": "ws-1", "slug": p["slug"], "name": p.get("name") or p["slug"]}
+            await send(jsonrpc.encode_result(req.id, {**row, "created_at": 1}))
         elif m == "sleep":
             await asyncio.sleep(p["seconds"])
             await send(jsonrpc.encode_result(req.id, p.get("value")))

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from hangar.mcp.config import ConfigError, McpConfig, load_config
+from hangar.proto import api
 
 
 def _file(tmp_path: Path, data: Any) -> Path:
@@ -70,14 +71,16 @@ def test_workspace_has_no_harness_twin() -> None:
 
 def test_create_params_carry_the_config() -> None:
     cfg = load_config(None, env={"HANGAR_WORKTREE_ROOT": "/wt"}, cwd="/r")
-    assert cfg.create_params() == {
-        "repo_path": "/r",
-        "worktree_root": "/wt",
-        "command": ["claude"],
-        "session_prefix": "harness-",
-        "max_sessions": 10,
-        "idle_threshold_ms": 5000,
-    }
+    assert cfg.create_params("feat-a", prompt="go") == api.SessionCreateParams(
+        name="feat-a",
+        prompt="go",
+        repo_path="/r",
+        worktree_root="/wt",
+        command=["claude"],
+        session_prefix="harness-",
+        max_sessions=10,
+        idle_threshold_ms=5000,
+    )
 
 
 def test_unknown_keys_and_store_path_are_noted(tmp_path: Path) -> None:

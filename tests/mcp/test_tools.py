@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 import pytest
 
 from hangar.client.errors import ConnectionLost, DaemonUnreachable, RemoteError
@@ -14,6 +15,8 @@ from hangar.mcp.backend import Backend
 from hangar.mcp.config import McpConfig
 from hangar.mcp.server import build_server
 from hangar.mcp.tools import TOOL_NAMES
+from hangar.proto.calls import Call
+from hangar.proto.rows import IssueRow, TaskRow
 from mcp import Client
 
 ROW = {
@@ -32,6 +35,14 @@ ROW = {
     "created_at": 1717587000123,
     "updated_at": 1717587000123,
 }
+ISSUE = msgspec.to_builtins(
+    IssueRow(id="i1", workspace_id="w1", title="x", state="open", creator="member:u", created_at=1)
+)
+TASK = msgspec.to_builtins(
+    TaskRow(
+        id="t1", workspace_id="w1", runtime_id="r1", agent_id="a1", status="queued", created_at=1
+    )
+)
 IDLE = {
     "idle": True,
     "state": "idle",
@@ -42,14 +53,21 @@ IDLE = {
 
 
 class FakeClient:
+    """Records each typed call as (method, the params that are set, timeout) and decodes the
+    scripted answer into the method's result type, as ``AsyncClient.request`` does."""
+
     def __init__(self, answer: Callable[[str, dict[str, Any]], Any]) -> None:
         self.answer = answer
         self.calls: list[tuple[str, dict[str, Any], float | None]] = []
         self.closed = False
 
-    async def call(self, method: str, params: dict[str, Any], *, timeout: float | None) -> Any:
-        self.calls.append((method, params, timeout))
-        return self.answer(method, params)
+    async def request(
+        self, call: Call[Any, Any], params: msgspec.Struct, *, timeout: float | None
+    ) -> Any:
+        assert type(params) is call.params
+        fields = {k: v for k, v in msgspec.structs.asdict(params).items() if v is not None}
+        self.calls.append((call.method, fields, timeout))
+        return call.decode_result(self.answer(call.method, fields))
 
     async def close(self) -> None:
         self.closed = True
@@ -67,18 +85,18 @@ class ScriptedBackend(Backend):
 def _default_answer(method: str, params: dict[str, Any]) -> Any:
     return {
         "hangar/session_list": {"sessions": [{"session": ROW, "state": None}]},
-        "hangar/session_create": {"session": ROW},
-        "hangar/session_archive": {"session": {**ROW, "status": "archived"}},
+        "hangar/session_create": ROW,
+        "hangar/session_archive": {**ROW, "status": "archived"},
         "hangar/session_delete": {"deleted": True, "id": ROW["id"]},
         "hangar/session_send": {"sent": True},
         "hangar/session_read": {"content": "hi\n", "captured_at": "t", "next_line": 9},
         "hangar/session_idle": IDLE,
         "hangar/session_wait_idle": {**IDLE, "timed_out": False},
         "hangar/session_attach_hint": {"command": "tmux attach-session -t x", "argv": ["tmux"]},
-        "hangar/issues_list": {"issues": [{"id": "i1"}]},
-        "hangar/tasks_list": {"tasks": [{"id": "t1"}]},
-        "hangar/task_get": {"task": {"id": "t1"}, "usage": [], "message_count": 0},
-        "hangar/issue_create": {"issue": {"id": "i1"}, "task": None},
+        "hangar/issues_list": {"issues": [ISSUE]},
+        "hangar/tasks_list": {"tasks": [TASK]},
+        "hangar/task_get": {"task": TASK, "usage": [], "message_count": 0},
+        "hangar/issue_create": {"issue": ISSUE, "task": None},
     }[method]
 
 
@@ -213,10 +231,10 @@ async def test_simple_shapes() -> None:
         "threshold_ms",
         "state",
     }
-    assert (await _call("hangar_issue_list", {}))[0] == [{"id": "i1"}]
-    assert (await _call("hangar_task_list", {}))[0] == [{"id": "t1"}]
+    assert (await _call("hangar_issue_list", {}))[0] == [ISSUE]
+    assert (await _call("hangar_task_list", {}))[0] == [TASK]
     assert (await _call("hangar_task_show", {"id": "t1"}))[0]["message_count"] == 0
-    assert (await _call("hangar_issue_create", {"title": "x"}))[0]["issue"] == {"id": "i1"}
+    assert (await _call("hangar_issue_create", {"title": "x"}))[0]["issue"] == ISSUE
 
 
 async def test_defaults_reach_the_daemon() -> None:
@@ -295,3 +313,24 @@ async def test_errors_are_tool_errors_with_a_kind(exc: Exception, needle: str) -
 def test_iso_ms() -> None:
     assert shapes.iso_ms(0) == "1970-01-01T00:00:00.000Z"
     assert shapes.iso_ms(None) is None
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "message"),
+    [
+        ("hangar_issue_list", {"state": "closed"}, "state must be one of open, in_progress"),
+        ("hangar_task_list", {"status": "stuck"}, "status must be one of queued, dispatched"),
+    ],
+)
+async def test_unknown_words_are_refused_here(
+    tool: str, args: dict[str, Any], message: str
+) -> None:
+    value, err, calls = await _call(tool, args)
+    assert err and f"invalid_params: {message}" in value and calls == []
+
+
+async def test_words_reach_the_daemon() -> None:
+    _, _, calls = await _call("hangar_issue_list", {"state": "in_progress"})
+    assert calls[0][1] == {"workspace_id": "team", "state": "in_progress"}
+    _, _, calls = await _call("hangar_task_list", {"status": ""})  # a zero value: absent
+    assert calls[0][1] == {"workspace_id": "team", "limit": 50}

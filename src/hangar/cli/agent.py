@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import shlex
-from typing import Any
 
 import click
 
-from hangar.cli.common import call, common_options, emit_json, fmt_time, kv, table, usage_error
+from hangar.cli.common import common_options, emit_json, fmt_time, kv, request, table, usage_error
+from hangar.core.vocab import Provider
+from hangar.proto import api, calls
 
 
 def _duration_ms(text: str | None, flag: str) -> int | None:
@@ -31,7 +32,7 @@ def agent() -> None:
 @click.option(
     "--provider",
     required=True,
-    type=click.Choice(["claude", "codex", "gemini", "command"]),
+    type=click.Choice([p.value for p in Provider]),
     help="Which CLI runs the work.",
 )
 @click.option(
@@ -42,7 +43,13 @@ def agent() -> None:
     "others: replaces the CLI executable, e.g. a full path.",
 )
 @click.option("--model", help="Model name passed to the provider.")
-@click.option("--max-concurrent-tasks", type=click.IntRange(1, 64), default=1, show_default=True)
+@click.option(
+    "--max-concurrent-tasks",
+    # click names the flag in its message; the wire's own bound would name the field
+    type=click.IntRange(1, api.MAX_CONCURRENT_TASKS_LIMIT),
+    default=1,
+    show_default=True,
+)
 @click.option("--instructions", default="", help="Prepended to every prompt.")
 @click.option("--repo", "repo", type=click.Path(), help="Default git repository for its tasks.")
 @click.option(
@@ -72,45 +79,36 @@ def create(
         argv = shlex.split(command) if command is not None else None
     except ValueError as exc:
         raise usage_error(f"--command: {exc}") from None
-    row = call(
-        "hangar/agent_create",
-        {
-            "workspace_id": workspace,
-            "name": name,
-            "provider": provider,
-            "command": argv,
-            "model": model,
-            "instructions": instructions,
-            "max_concurrent_tasks": max_concurrent_tasks,
-            "repo_path": os.path.abspath(repo) if repo else None,
-            "max_runtime_ms": _duration_ms(max_runtime, "--max-runtime"),
-            "inactivity_timeout_ms": _duration_ms(inactivity_timeout, "--inactivity-timeout"),
-        },
+    params = api.AgentCreateParams(
+        workspace_id=workspace,
+        name=name,
+        provider=provider,
+        command=argv,
+        model=model,
+        instructions=instructions,
+        max_concurrent_tasks=max_concurrent_tasks,
+        repo_path=os.path.abspath(repo) if repo else None,
+        max_runtime_ms=_duration_ms(max_runtime, "--max-runtime"),
+        inactivity_timeout_ms=_duration_ms(inactivity_timeout, "--inactivity-timeout"),
     )
+    row = request(calls.AGENT_CREATE, params)
     if as_json:
         emit_json(row)
     else:
-        click.echo(f"created agent {row['name']} ({row['id']})")
+        click.echo(f"created agent {row.name} ({row.id})")
 
 
 @agent.command("list")
 @common_options
 def list_(as_json: bool, workspace: str | None) -> None:
     """List agents."""
-    rows = call("hangar/agents_list", {"workspace_id": workspace})["agents"]
+    rows = request(calls.AGENTS_LIST, api.WorkspaceScoped(workspace_id=workspace)).agents
     if as_json:
         emit_json(rows)
         return
     table(
         [
-            (
-                a["name"],
-                a["provider"],
-                a["model"] or "",
-                a["max_concurrent_tasks"],
-                a["repo_path"] or "",
-                a["id"],
-            )
+            (a.name, a.provider, a.model or "", a.max_concurrent_tasks, a.repo_path or "", a.id)
             for a in rows
         ],
         ["NAME", "PROVIDER", "MODEL", "SLOTS", "REPO", "ID"],
@@ -124,30 +122,25 @@ def show(name: str, as_json: bool, workspace: str | None) -> None:
     """Show agent NAME (name or id)."""
     from hangar.core.durations import format_duration
 
-    a: dict[str, Any] = call("hangar/agent_get", {"workspace_id": workspace, "agent": name})
+    a = request(calls.AGENT_GET, api.AgentGetParams(workspace_id=workspace, agent=name))
     if as_json:
         emit_json(a)
         return
     kv(
         [
-            ("name", a["name"]),
-            ("id", a["id"]),
-            ("provider", a["provider"]),
-            ("command", shlex.join(a["command"]) if a["command"] else None),
-            ("model", a["model"]),
-            ("max concurrent", a["max_concurrent_tasks"]),
-            ("repo", a["repo_path"]),
-            (
-                "max runtime",
-                format_duration(a["max_runtime_ms"]) if a["max_runtime_ms"] else "default",
-            ),
+            ("name", a.name),
+            ("id", a.id),
+            ("provider", a.provider),
+            ("command", shlex.join(a.command) if a.command else None),
+            ("model", a.model),
+            ("max concurrent", a.max_concurrent_tasks),
+            ("repo", a.repo_path),
+            ("max runtime", format_duration(a.max_runtime_ms) if a.max_runtime_ms else "default"),
             (
                 "inactivity",
-                format_duration(a["inactivity_timeout_ms"])
-                if a["inactivity_timeout_ms"]
-                else "default",
+                format_duration(a.inactivity_timeout_ms) if a.inactivity_timeout_ms else "default",
             ),
-            ("instructions", a["instructions"]),
-            ("created", fmt_time(a["created_at"])),
+            ("instructions", a.instructions),
+            ("created", fmt_time(a.created_at)),
         ]
     )

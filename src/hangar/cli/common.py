@@ -5,13 +5,21 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+import msgspec
 
 from hangar.cli.errors import ERROR, NOT_FOUND, UNREACHABLE, USAGE, CliError
+from hangar.core.fsm import TaskStatus
+from hangar.core.vocab import IssueState, ScreenState, SessionStatus
+
+if TYPE_CHECKING:
+    from hangar.proto.calls import Call
 
 F = TypeVar("F", bound=Callable[..., Any])
+P = TypeVar("P", bound=msgspec.Struct)
+R = TypeVar("R", bound=msgspec.Struct)
 
 
 def common_options(fn: F) -> F:
@@ -48,14 +56,13 @@ class Daemon:
         except RemoteError as exc:  # e.g. the token file no longer matches the daemon
             raise CliError(f"the daemon refused us: {exc.message}", ERROR) from None
 
-    def call(self, method: str, params: dict[str, Any] | None = None) -> Any:
+    def request(self, call: Call[P, R], params: P) -> R:
+        """The typed call; the daemon's refusals become one-line ``CliError``s."""
         from hangar.client import DaemonUnreachable, RemoteError
         from hangar.proto import jsonrpc
 
         try:
-            return self.client.call(
-                method, {k: v for k, v in (params or {}).items() if v is not None}
-            )
+            return self.client.request(call, params)
         except RemoteError as exc:
             code = NOT_FOUND if exc.code == jsonrpc.NOT_FOUND else ERROR
             raise CliError(exc.message, code) from None
@@ -80,13 +87,17 @@ class Daemon:
         self.close()
 
 
-def call(method: str, params: dict[str, Any] | None = None) -> Any:
+def request(call: Call[P, R], params: P) -> R:
+    """One typed call on a connection of its own."""
     with Daemon() as d:
-        return d.call(method, params)
+        return d.request(call, params)
 
 
 def emit_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, sort_keys=False, ensure_ascii=False))
+    """``value`` (a result struct, or plain values) as indented JSON, keys in wire order."""
+    click.echo(
+        json.dumps(msgspec.to_builtins(value), indent=2, sort_keys=False, ensure_ascii=False)
+    )
 
 
 def usage_error(message: str) -> CliError:
@@ -117,23 +128,24 @@ def kv(pairs: Sequence[tuple[str, Any]]) -> None:
         click.echo(f"{k.ljust(width)}  {'-' if v is None or v == '' else v}")
 
 
-STATUS_COLORS = {
-    "queued": "white",
-    "dispatched": "cyan",
-    "running": "blue",
-    "done": "green",
-    "failed": "red",
-    "cancelled": "yellow",
-    "open": "white",
-    "in_progress": "blue",
+#: a StrEnum member is its text, so a row's plain string finds its colour here
+STATUS_COLORS: dict[str, str] = {
+    TaskStatus.QUEUED: "white",
+    TaskStatus.DISPATCHED: "cyan",
+    TaskStatus.RUNNING: "blue",
+    TaskStatus.DONE: "green",  # and IssueState.DONE
+    TaskStatus.FAILED: "red",
+    TaskStatus.CANCELLED: "yellow",  # and IssueState.CANCELLED
+    IssueState.OPEN: "white",
+    IssueState.IN_PROGRESS: "blue",
     # interactive sessions: their status, and what their screen says
-    "active": "green",
-    "orphaned": "yellow",
-    "archived": "white",
-    "idle": "green",
-    "busy": "blue",
-    "waiting_for_input": "magenta",
-    "exited": "red",
+    SessionStatus.ACTIVE: "green",
+    SessionStatus.ORPHANED: "yellow",
+    SessionStatus.ARCHIVED: "white",
+    ScreenState.IDLE: "green",
+    ScreenState.BUSY: "blue",
+    ScreenState.WAITING_FOR_INPUT: "magenta",
+    ScreenState.EXITED: "red",
 }
 
 

@@ -10,6 +10,7 @@ import click
 
 from hangar.cli.common import common_options, emit_json, kv
 from hangar.cli.errors import UNREACHABLE, CliError
+from hangar.proto import api, calls
 
 
 @click.group()
@@ -17,11 +18,11 @@ def daemon() -> None:
     """The daemon owns the database and runs every task; front ends talk to it."""
 
 
-def _health(autostart: bool) -> dict[str, object]:
+def _health(autostart: bool) -> api.HealthSnapshot:
     from hangar.cli.common import Daemon
 
     with Daemon(autostart=autostart) as d:
-        return dict(d.call("hangar/health"))
+        return d.request(calls.HEALTH, api.Empty())
 
 
 @daemon.command()
@@ -32,7 +33,7 @@ def start(as_json: bool, workspace: str | None) -> None:
     if as_json:
         emit_json(h)
     else:
-        click.echo(f"daemon running (pid {h['pid']}) at {h['socket_path']}")
+        click.echo(f"daemon running (pid {h.pid}) at {h.socket_path}")
 
 
 @daemon.command()
@@ -54,9 +55,9 @@ def stop(timeout: float, as_json: bool, workspace: str | None) -> None:
             click.echo("daemon is not running")
         return
     with d:
-        pid = int(d.call("hangar/health")["pid"])
+        pid = d.request(calls.HEALTH, api.Empty()).pid
         try:
-            d.call("daemon/shutdown")
+            d.request(calls.DAEMON_SHUTDOWN, api.Empty())
         except CliError as exc:
             if exc.code != UNREACHABLE:  # the daemon hanging up on us is the point
                 raise
@@ -88,22 +89,24 @@ def status(as_json: bool, workspace: str | None) -> None:
             raise click.exceptions.Exit(UNREACHABLE) from None
         raise
     if as_json:
-        emit_json({"running": True, **h})
+        import msgspec
+
+        emit_json({"running": True, **msgspec.to_builtins(h)})
         return
     kv(
         [
             ("running", "yes"),
-            ("pid", h["pid"]),
-            ("version", h["version"]),
-            ("uptime", f"{h['uptime_secs']:.0f}s"),
-            ("socket", h["socket_path"]),
+            ("pid", h.pid),
+            ("version", h.version),
+            ("uptime", f"{h.uptime_secs:.0f}s"),
+            ("socket", h.socket_path),
             (
                 "database",
-                f"{h['database']} ({'migrated' if h['migrated'] else 'NOT migrated'}"
-                f"{', revision ' + str(h['revision']) if h.get('revision') else ''})",
+                f"{h.database} ({'migrated' if h.migrated else 'NOT migrated'}"
+                f"{', revision ' + str(h.revision) if h.revision else ''})",
             ),
-            ("clients", h["connected"]),
-            ("daemon id", h["daemon_id"]),
+            ("clients", h.connected),
+            ("daemon id", h.daemon_id),
         ]
     )
 

@@ -14,6 +14,7 @@ import click
 
 from hangar.cli.common import emit_json, kv
 from hangar.cli.errors import ERROR, CliError
+from hangar.proto import api, calls
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -68,30 +69,28 @@ def demo(keep: bool, as_json: bool, workspace: str | None) -> None:
         _git(repo, "add", "README.md")
         _git(repo, "commit", "-q", "-m", "initial commit")
         with Daemon() as d:
-            h = d.call("hangar/health")
+            h = d.request(calls.HEALTH, api.Empty())
             if not as_json:
-                _step(2, f"daemon started (pid {h['pid']}, {h['database']})")
-            d.call(
-                "hangar/agent_create",
-                {
-                    "name": "demo-agent",
-                    "provider": "claude",
-                    "command": [sys.executable, "-m", "hangar.demo_agent"],
-                    "repo_path": str(repo),
-                    "instructions": "You are a careful engineer. Commit your work.",
-                },
+                _step(2, f"daemon started (pid {h.pid}, {h.database})")
+            agent = api.AgentCreateParams(
+                name="demo-agent",
+                provider="claude",
+                command=[sys.executable, "-m", "hangar.demo_agent"],
+                repo_path=str(repo),
+                instructions="You are a careful engineer. Commit your work.",
             )
-            res = d.call(
-                "hangar/issue_create",
-                {
-                    "title": "Add a hello file",
-                    "description": "Create hello.txt greeting the world, and commit it.",
-                    "assign": "demo-agent",
-                },
+            d.request(calls.AGENT_CREATE, agent)
+            issue = api.IssueCreateParams(
+                title="Add a hello file",
+                description="Create hello.txt greeting the world, and commit it.",
+                assign="demo-agent",
             )
-            task_id = res["task"]["id"]
+            res = d.request(calls.ISSUE_CREATE, issue)
+            if res.task is None:  # assigned on creation: the task is queued with the issue
+                raise CliError("the demo issue was filed without a task")
+            task_id = res.task.id
             if not as_json:
-                _step(3, f"issue {res['issue']['id']} assigned; task {task_id} queued")
+                _step(3, f"issue {res.issue.id} assigned; task {task_id} queued")
                 _step(4, "transcript (live):")
             t0 = time.monotonic()
             final = follow(d, None, task_id, as_json=False, tail=True) if not as_json else None
@@ -99,31 +98,31 @@ def demo(keep: bool, as_json: bool, workspace: str | None) -> None:
                 from hangar.cli.task import wait_for
 
                 wait_for(d, None, task_id, 60)
-            detail = d.call("hangar/task_get", {"task_id": task_id})
-            t, usage = detail["task"], detail["usage"]
-            ok = t["status"] == "done"
+            detail = d.request(calls.TASK_GET, api.TaskIdParams(task_id=task_id))
+            t, usage = detail.task, detail.usage
+            ok = t.status == "done"
             if as_json:
                 emit_json(detail)
             else:
-                result = t.get("result") or {}
-                cost = sum(u["cost_usd"] or 0 for u in usage)
+                result = t.result or {}
+                cost = sum(u.cost_usd or 0 for u in usage)
                 _step(5, f"result: {final} in {time.monotonic() - t0:.1f}s")
                 kv(
                     [
-                        ("status", t["status"]),
+                        ("status", t.status),
                         ("result", result.get("content", "").strip()),
-                        ("session", t["session_id"]),
+                        ("session", t.session_id),
                         (
                             "tokens",
-                            f"{sum(u['input_tokens'] for u in usage)} in / "
-                            f"{sum(u['output_tokens'] for u in usage)} out",
+                            f"{sum(u.input_tokens for u in usage)} in / "
+                            f"{sum(u.output_tokens for u in usage)} out",
                         ),
                         ("cost", f"${cost:.4f}"),
-                        ("worktree", t["work_dir"]),
+                        ("worktree", t.work_dir),
                     ]
                 )
-                if t["work_dir"]:
-                    click.echo("\n" + _git(Path(t["work_dir"]), "log", "--oneline", "-3").rstrip())
+                if t.work_dir:
+                    click.echo("\n" + _git(Path(t.work_dir), "log", "--oneline", "-3").rstrip())
     finally:
         _stop_daemon(home)
         if keep:
@@ -143,7 +142,7 @@ def _stop_daemon(home: Path, timeout_s: float = 15.0) -> None:
         return
     try:
         with Daemon(autostart=False) as d:
-            d.call("daemon/shutdown")
+            d.request(calls.DAEMON_SHUTDOWN, api.Empty())
     except CliError:
         pass
     deadline = time.monotonic() + timeout_s

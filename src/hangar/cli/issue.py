@@ -6,7 +6,9 @@ import os
 
 import click
 
-from hangar.cli.common import call, common_options, emit_json, fmt_time, kv, status, table
+from hangar.cli.common import common_options, emit_json, fmt_time, kv, request, status, table
+from hangar.core.vocab import PRIORITY_MAX, PRIORITY_MIN, IssueState
+from hangar.proto import api, calls
 
 
 @click.group()
@@ -23,7 +25,8 @@ def issue() -> None:
 )
 @click.option(
     "--priority",
-    type=click.IntRange(0, 3),
+    # click names the flag in its message; the wire's own bound would name $.priority
+    type=click.IntRange(PRIORITY_MIN, PRIORITY_MAX),
     default=0,
     show_default=True,
     help="0 (P3, lowest) to 3 (P0, highest).",
@@ -39,45 +42,46 @@ def create(
     workspace: str | None,
 ) -> None:
     """File an issue, optionally assigning it to an agent."""
-    res = call(
-        "hangar/issue_create",
-        {
-            "workspace_id": workspace,
-            "title": title,
-            "description": description,
-            "assign": assign,
-            "repo_path": os.path.abspath(repo) if repo else None,
-            "priority": priority,
-        },
+    res = request(
+        calls.ISSUE_CREATE,
+        api.IssueCreateParams(
+            workspace_id=workspace,
+            title=title,
+            description=description,
+            assign=assign,
+            repo_path=os.path.abspath(repo) if repo else None,
+            priority=priority,
+        ),
     )
     if as_json:
         emit_json(res)
         return
-    click.echo(f"created issue {res['issue']['id']}")
-    if res.get("task"):
-        click.echo(
-            f"queued task {res['task']['id']}  (follow: hangar task log {res['task']['id']} -f)"
-        )
+    click.echo(f"created issue {res.issue.id}")
+    if res.task:
+        click.echo(f"queued task {res.task.id}  (follow: hangar task log {res.task.id} -f)")
 
 
 @issue.command("list")
-@click.option("--state", type=click.Choice(["open", "in_progress", "done", "cancelled"]))
+@click.option("--state", type=click.Choice([s.value for s in IssueState]))
 @common_options
 def list_(state: str | None, as_json: bool, workspace: str | None) -> None:
     """List issues, newest first."""
-    rows = call("hangar/issues_list", {"workspace_id": workspace, "state": state})["issues"]
+    params = api.IssuesListParams(
+        workspace_id=workspace, state=IssueState(state) if state else None
+    )
+    rows = request(calls.ISSUES_LIST, params).issues
     if as_json:
         emit_json(rows)
         return
     table(
         [
             (
-                i["id"],
-                status(i["state"]),
-                f"P{3 - i['priority']}",
-                i["assignee"] or "",
-                i["title"][:60],
-                fmt_time(i["created_at"]),
+                i.id,
+                status(i.state),
+                f"P{PRIORITY_MAX - i.priority}",
+                i.assignee or "",
+                i.title[:60],
+                fmt_time(i.created_at),
             )
             for i in rows
         ],
@@ -90,36 +94,36 @@ def list_(state: str | None, as_json: bool, workspace: str | None) -> None:
 @common_options
 def show(issue_id: str, as_json: bool, workspace: str | None) -> None:
     """Show an issue and its tasks."""
-    res = call("hangar/issue_get", {"workspace_id": workspace, "issue_id": issue_id})
+    res = request(calls.ISSUE_GET, api.IssueGetParams(workspace_id=workspace, issue_id=issue_id))
     if as_json:
         emit_json(res)
         return
-    i = res["issue"]
+    i = res.issue
     kv(
         [
-            ("id", i["id"]),
-            ("title", i["title"]),
-            ("state", status(i["state"])),
-            ("priority", f"P{3 - i['priority']}"),
-            ("assignee", i["assignee"]),
-            ("repo", i["repo_path"]),
-            ("created", fmt_time(i["created_at"])),
+            ("id", i.id),
+            ("title", i.title),
+            ("state", status(i.state)),
+            ("priority", f"P{PRIORITY_MAX - i.priority}"),
+            ("assignee", i.assignee),
+            ("repo", i.repo_path),
+            ("created", fmt_time(i.created_at)),
         ]
     )
-    if i.get("description"):
-        click.echo("\n" + i["description"])
-    if res["tasks"]:
+    if i.description:
+        click.echo("\n" + i.description)
+    if res.tasks:
         click.echo("")
         table(
             [
                 (
-                    t["id"],
-                    status(t["status"]),
-                    t["attempt"],
-                    t["failure_reason"] or "",
-                    (t.get("result") or {}).get("pr_url", ""),
+                    t.id,
+                    status(t.status),
+                    t.attempt,
+                    t.failure_reason or "",
+                    (t.result or {}).get("pr_url", ""),
                 )
-                for t in res["tasks"]
+                for t in res.tasks
             ],
             ["TASK", "STATUS", "ATTEMPT", "REASON", "PR"],
         )

@@ -7,36 +7,41 @@ import os
 import shlex
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import Literal
 
 import click
 
 from hangar.cli.common import (
     Daemon,
-    call,
     common_options,
     emit_json,
     fmt_time,
     kv,
+    request,
     status,
     table,
 )
 from hangar.cli.errors import ERROR, CliError
+from hangar.core.vocab import SessionStatus, WaitMode
+from hangar.proto import api, calls
+from hangar.proto.rows import SessionRow
 
 
 def _styled(text: str | None) -> str:
     return "-" if not text else status(text)
 
 
-def _duration_ms(value: str | None, what: str) -> int | None:
-    if value is None:
-        return None
+def _duration_ms(value: str, what: str) -> int:
     from hangar.core.durations import parse_duration
 
     try:
         return parse_duration(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint=what) from None
+
+
+def _optional_ms(value: str | None, what: str) -> int | None:
+    return None if value is None else _duration_ms(value, what)
 
 
 def _meta(pairs: tuple[str, ...]) -> dict[str, str] | None:
@@ -49,23 +54,27 @@ def _meta(pairs: tuple[str, ...]) -> dict[str, str] | None:
     return meta or None
 
 
-def _show(row: dict[str, Any]) -> None:
+def _show(row: SessionRow) -> None:
     kv(
         [
-            ("id", row["id"]),
-            ("name", row["name"]),
-            ("status", _styled(row["status"])),
-            ("branch", row["branch"]),
-            ("base branch", row.get("base_branch")),
-            ("worktree", row["worktree_path"]),
-            ("repository", row["repo_path"]),
-            ("tmux session", row["tmux_session"]),
-            ("command", shlex.join(row["command"])),
-            ("agent session", row.get("agent_session_id")),
-            ("meta", ", ".join(f"{k}={v}" for k, v in (row.get("meta") or {}).items())),
-            ("created", fmt_time(row["created_at"])),
+            ("id", row.id),
+            ("name", row.name),
+            ("status", _styled(row.status)),
+            ("branch", row.branch),
+            ("base branch", row.base_branch),
+            ("worktree", row.worktree_path),
+            ("repository", row.repo_path),
+            ("tmux session", row.tmux_session),
+            ("command", shlex.join(row.command)),
+            ("agent session", row.agent_session_id),
+            ("meta", ", ".join(f"{k}={v}" for k, v in row.meta.items())),
+            ("created", fmt_time(row.created_at)),
         ]
     )
+
+
+def _ref(workspace: str | None, name: str) -> api.SessionRef:
+    return api.SessionRef(workspace_id=workspace, id=name)
 
 
 @click.group()
@@ -111,7 +120,7 @@ def session() -> None:
 @click.option(
     "--max",
     "max_sessions",
-    type=click.IntRange(1, 50),
+    type=click.IntRange(1, api.MAX_SESSIONS_LIMIT),
     envvar=["HANGAR_MAX_WORKSPACES", "HARNESS_MAX_WORKSPACES"],
     help="Refuse to go beyond this many active sessions of the repository (default 10).",
 )
@@ -140,29 +149,27 @@ def create(
     argv = shlex.split(command) if command else None
     if command is not None and not argv:
         raise click.BadParameter("must not be empty", param_hint="--command")
-    row = call(
-        "hangar/session_create",
-        {
-            "workspace_id": workspace,
-            "name": name,
-            "repo_path": os.path.abspath(repo or "."),
-            "branch": branch,
-            "base_branch": base_branch,
-            "prompt": prompt,
-            "command": argv,
-            "worktree_root": os.path.abspath(worktree_root) if worktree_root else None,
-            "session_prefix": prefix,
-            "max_sessions": max_sessions,
-            "idle_threshold_ms": _duration_ms(idle_threshold, "--idle-threshold"),
-            "meta": _meta(meta),
-        },
+    params = api.SessionCreateParams(
+        workspace_id=workspace,
+        name=name,
+        repo_path=os.path.abspath(repo or "."),
+        branch=branch,
+        base_branch=base_branch,
+        prompt=prompt,
+        command=argv,
+        worktree_root=os.path.abspath(worktree_root) if worktree_root else None,
+        session_prefix=prefix,
+        max_sessions=max_sessions,
+        idle_threshold_ms=_optional_ms(idle_threshold, "--idle-threshold"),
+        meta=_meta(meta),
     )
+    row = request(calls.SESSION_CREATE, params)
     if as_json:
         emit_json(row)
         return
-    click.echo(f"created session {row['name']} ({row['id']})")
-    click.echo(f"  worktree  {row['worktree_path']}  (branch {row['branch']})")
-    click.echo(f"  attach    hangar session attach {row['name']}")
+    click.echo(f"created session {row.name} ({row.id})")
+    click.echo(f"  worktree  {row.worktree_path}  (branch {row.branch})")
+    click.echo(f"  attach    hangar session attach {row.name}")
 
 
 @session.command("list")
@@ -171,7 +178,7 @@ def create(
 @click.option(
     "--wait",
     "wait_for_idle",
-    type=click.Choice(["none", "any", "all"]),
+    type=click.Choice([m.value for m in WaitMode]),
     default="none",
     show_default=True,
     help="Block until any/all active sessions settle (idle, waiting or exited).",
@@ -181,44 +188,40 @@ def create(
 def list_(
     include_archived: bool,
     repo: str | None,
-    wait_for_idle: str,
+    wait_for_idle: Literal["none", "any", "all"],  # the choices above
     timeout: str,
     as_json: bool,
     workspace: str | None,
 ) -> None:
     """List sessions (active ones unless --all)."""
-    timeout_ms = _duration_ms(timeout, "--timeout")
-    with Daemon() as d:
-        res = d.call(
-            "hangar/session_list",
-            {
-                "workspace_id": workspace,
-                "include_archived": include_archived,
-                "repo_path": os.path.abspath(repo) if repo else None,
-                "wait_for_idle": wait_for_idle,
-                "timeout_ms": timeout_ms,
-            },
-        )
+    params = api.SessionListParams(
+        workspace_id=workspace,
+        include_archived=include_archived,
+        repo_path=os.path.abspath(repo) if repo else None,
+        wait_for_idle=wait_for_idle,
+        timeout_ms=_duration_ms(timeout, "--timeout"),
+    )
+    res = request(calls.SESSION_LIST, params)
     if as_json:
         emit_json(res)
     else:
-        _print_list(res["sessions"], include_archived, waited=wait_for_idle != "none")
-    if res.get("timed_out"):  # as `session wait`: a timeout is a failure a script can see
+        _print_list(res.sessions, include_archived, waited=wait_for_idle != "none")
+    if res.timed_out:  # as `session wait`: a timeout is a failure a script can see
         raise CliError(f"timed out after {timeout} waiting for the sessions to settle", ERROR)
 
 
-def _print_list(views: list[dict[str, Any]], include_archived: bool, *, waited: bool) -> None:
+def _print_list(views: list[api.SessionView], include_archived: bool, *, waited: bool) -> None:
     if not views:
         click.echo("no sessions" + ("" if include_archived else " (try --all)"))
         return
     rows = [
         (
-            v["session"]["name"],
-            _styled(v["session"]["status"]),
-            *([_styled(v.get("state"))] if waited else []),  # sampled only when waiting
-            v["session"]["branch"],
-            v["session"]["worktree_path"],
-            fmt_time(v["session"]["created_at"]),
+            v.session.name,
+            _styled(v.session.status),
+            *([_styled(v.state)] if waited else []),  # sampled only when waiting
+            v.session.branch,
+            v.session.worktree_path,
+            fmt_time(v.session.created_at),
         )
         for v in views
     ]
@@ -231,7 +234,7 @@ def _print_list(views: list[dict[str, Any]], include_archived: bool, *, waited: 
 @common_options
 def show(name: str, as_json: bool, workspace: str | None) -> None:
     """Show one session."""
-    row = call("hangar/session_get", {"workspace_id": workspace, "id": name})
+    row = request(calls.SESSION_GET, _ref(workspace, name))
     if as_json:
         emit_json(row)
     else:
@@ -253,10 +256,10 @@ def send(
     if body in ("", "-") and not sys.stdin.isatty():
         body = sys.stdin.read()
         body = body[:-1] if body.endswith("\n") else body
-    res = call(
-        "hangar/session_send",
-        {"workspace_id": workspace, "id": name, "text": body, "press_enter": not no_enter},
+    params = api.SessionSendParams(
+        workspace_id=workspace, id=name, text=body, press_enter=not no_enter
     )
+    res = request(calls.SESSION_SEND, params)
     if as_json:
         emit_json(res)
 
@@ -266,7 +269,7 @@ def send(
 @click.option(
     "--lines",
     "-n",
-    type=click.IntRange(1, 2000),
+    type=click.IntRange(1, api.READ_MAX_LINES),
     default=200,
     show_default=True,
     help="How many of the last lines to capture.",
@@ -282,29 +285,29 @@ def read(
     name: str, lines: int, since_line: int | None, as_json: bool, workspace: str | None
 ) -> None:
     """Print what the agent's terminal shows."""
-    res = call(
-        "hangar/session_read",
-        {"workspace_id": workspace, "id": name, "lines": lines, "since_line": since_line},
+    params = api.SessionReadParams(
+        workspace_id=workspace, id=name, lines=lines, since_line=since_line
     )
+    res = request(calls.SESSION_READ, params)
     if as_json:
         emit_json(res)
         return
-    click.echo(res["content"])
-    if res.get("truncated"):
+    click.echo(res.content)
+    if res.truncated:
         click.echo(
             "note: tmux dropped history past --since-line; these are the latest lines", err=True
         )
     if since_line is not None:
-        click.echo(f"next: --since-line {res['next_line']}", err=True)
+        click.echo(f"next: --since-line {res.next_line}", err=True)
 
 
-def _print_state(res: dict[str, Any]) -> None:
+def _print_state(res: api.SessionIdleResult) -> None:
     kv(
         [
-            ("state", _styled(res["state"])),
-            ("idle", "yes" if res["idle"] else "no"),
-            ("last change", res["last_changed_at"]),  # of the screen, or the last send
-            ("quiet for", f"{res['elapsed_ms']} ms (threshold {res['threshold_ms']} ms)"),
+            ("state", _styled(res.state)),
+            ("idle", "yes" if res.idle else "no"),
+            ("last change", res.last_changed_at),  # of the screen, or the last send
+            ("quiet for", f"{res.elapsed_ms} ms (threshold {res.threshold_ms} ms)"),
         ]
     )
 
@@ -315,14 +318,10 @@ def _print_state(res: dict[str, Any]) -> None:
 @common_options
 def idle(name: str, threshold: str | None, as_json: bool, workspace: str | None) -> None:
     """Is the agent busy, idle, waiting for input, or exited? (exit 0 either way)"""
-    res = call(
-        "hangar/session_idle",
-        {
-            "workspace_id": workspace,
-            "id": name,
-            "threshold_ms": _duration_ms(threshold, "--threshold"),
-        },
+    params = api.SessionIdleParams(
+        workspace_id=workspace, id=name, threshold_ms=_optional_ms(threshold, "--threshold")
     )
+    res = request(calls.SESSION_IDLE, params)
     if as_json:
         emit_json(res)
     else:
@@ -341,21 +340,19 @@ def wait(
     """Block until the agent settles: idle, waiting for input, or exited.
 
     Exit 0 when it settled, 1 on timeout."""
-    res = call(
-        "hangar/session_wait_idle",
-        {
-            "workspace_id": workspace,
-            "id": name,
-            "timeout_ms": _duration_ms(timeout, "--timeout"),
-            "threshold_ms": _duration_ms(threshold, "--threshold"),
-            "poll_interval_ms": _duration_ms(poll, "--poll"),
-        },
+    params = api.SessionWaitIdleParams(
+        workspace_id=workspace,
+        id=name,
+        timeout_ms=_duration_ms(timeout, "--timeout"),
+        threshold_ms=_optional_ms(threshold, "--threshold"),
+        poll_interval_ms=_duration_ms(poll, "--poll"),
     )
+    res = request(calls.SESSION_WAIT_IDLE, params)
     if as_json:
         emit_json(res)
     else:
         _print_state(res)
-    if res["timed_out"]:
+    if res.timed_out:
         raise CliError(f"session {name} was still busy after {timeout}", ERROR)
 
 
@@ -365,14 +362,14 @@ def wait(
 @common_options
 def attach(name: str, print_only: bool, as_json: bool, workspace: str | None) -> None:
     """Step into the agent's terminal (replaces this process with tmux attach)."""
-    res = call("hangar/session_attach_hint", {"workspace_id": workspace, "id": name})
+    res = request(calls.SESSION_ATTACH_HINT, _ref(workspace, name))
     if as_json:
         emit_json(res)
         return
     if print_only:
-        click.echo(res["command"])
+        click.echo(res.command)
         return
-    argv = res["argv"]
+    argv = res.argv
     try:
         os.execvp(argv[0], argv)
     except OSError as exc:
@@ -395,14 +392,13 @@ def _cli_spelling() -> Iterator[None]:
 @common_options
 def archive(name: str, force: bool, as_json: bool, workspace: str | None) -> None:
     """Ask the agent to exit, remove the worktree, keep the branch."""
+    params = api.SessionArchiveParams(workspace_id=workspace, id=name, force=force)
     with _cli_spelling():
-        row = call(
-            "hangar/session_archive", {"workspace_id": workspace, "id": name, "force": force}
-        )
+        row = request(calls.SESSION_ARCHIVE, params)
     if as_json:
         emit_json(row)
     else:
-        click.echo(f"archived session {row['name']}; branch {row['branch']} kept")
+        click.echo(f"archived session {row.name}; branch {row.branch} kept")
 
 
 @session.command()
@@ -416,11 +412,9 @@ def delete(name: str, yes: bool, force: bool, as_json: bool, workspace: str | No
         if not sys.stdin.isatty():
             raise CliError(f"deleting session {name} is permanent; pass --yes to confirm", 2)
         click.confirm(f"Delete session {name}, its worktree and its branch?", abort=True)
+    params = api.SessionDeleteParams(workspace_id=workspace, id=name, confirm=True, force=force)
     with _cli_spelling():
-        res = call(
-            "hangar/session_delete",
-            {"workspace_id": workspace, "id": name, "confirm": True, "force": force},
-        )
+        res = request(calls.SESSION_DELETE, params)
     if as_json:
         emit_json(res)
     else:
@@ -437,23 +431,23 @@ _LAUNCH_FIELDS = ("pane_id", "updated_at")
 @click.option(
     "--max",
     "max_sessions",
-    type=click.IntRange(1, 50),
+    type=click.IntRange(1, api.MAX_SESSIONS_LIMIT),
     envvar=["HANGAR_MAX_WORKSPACES", "HARNESS_MAX_WORKSPACES"],
     help="Refuse to go beyond this many active sessions of the repository (default 10).",
 )
 @common_options
 def resume(name: str, max_sessions: int | None, as_json: bool, workspace: str | None) -> None:
     """Relaunch an orphaned, archived or exited session, keeping the agent's conversation."""
+    params = api.SessionResumeParams(workspace_id=workspace, id=name, max_sessions=max_sessions)
     with Daemon() as d:
-        before = d.call("hangar/session_get", {"workspace_id": workspace, "id": name})
-        row = d.call(
-            "hangar/session_resume",
-            {"workspace_id": workspace, "id": name, "max_sessions": max_sessions},
-        )
+        before = d.request(calls.SESSION_GET, _ref(workspace, name))
+        row = d.request(calls.SESSION_RESUME, params)
     if as_json:
         emit_json(row)
-    elif before["status"] == "active" and all(before[k] == row[k] for k in _LAUNCH_FIELDS):
+    elif before.status == SessionStatus.ACTIVE and all(
+        getattr(before, k) == getattr(row, k) for k in _LAUNCH_FIELDS
+    ):
         # resume is idempotent: an untouched row means its agent was running all along
-        click.echo(f"session {row['name']} is already running; nothing to resume")
+        click.echo(f"session {row.name} is already running; nothing to resume")
     else:
-        click.echo(f"resumed session {row['name']}  (attach: hangar session attach {row['name']})")
+        click.echo(f"resumed session {row.name}  (attach: hangar session attach {row.name})")

@@ -3,30 +3,32 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import click
 
 from hangar.cli.common import (
     Daemon,
-    call,
     common_options,
     emit_json,
     fmt_time,
     kv,
+    request,
     status,
     table,
 )
 from hangar.cli.errors import ERROR, CliError
+from hangar.core.fsm import TERMINAL, TaskStatus
+from hangar.core.vocab import MessageKind
+from hangar.proto import api, calls
+from hangar.proto.rows import TaskMessageRow, TaskRow, TaskUsageRow
 
-TERMINAL = {"done", "failed", "cancelled"}
 PAGE = 500
-LANES = {
-    "agent": ("▌", "green"),
-    "thinking": ("*", "magenta"),
-    "tool_call": ("→", "blue"),
-    "tool_result": ("←", "bright_black"),
-    "error": ("!", "red"),
+LANES: dict[str, tuple[str, str | None]] = {
+    MessageKind.AGENT: ("▌", "green"),
+    MessageKind.THINKING: ("*", "magenta"),
+    MessageKind.TOOL_CALL: ("→", "blue"),
+    MessageKind.TOOL_RESULT: ("←", "bright_black"),
+    MessageKind.ERROR: ("!", "red"),
 }
 
 
@@ -39,12 +41,13 @@ def task() -> None:
 @click.option(
     "--status",
     "status_",
-    type=click.Choice(["queued", "dispatched", "running", "done", "failed", "cancelled"]),
+    type=click.Choice([s.value for s in TaskStatus]),
 )
 @click.option("--issue", "issue_id", help="Only tasks of this issue.")
 @click.option(
     "--limit",
-    type=click.IntRange(1, 10_000),
+    # click names the flag in its message; the wire's own bound would name $.limit
+    type=click.IntRange(1, api.TASKS_PAGE_MAX),
     default=1000,
     show_default=True,
     help="At most this many, newest first.",
@@ -58,22 +61,25 @@ def list_(
     workspace: str | None,
 ) -> None:
     """List tasks, newest first."""
-    rows = call(
-        "hangar/tasks_list",
-        {"workspace_id": workspace, "status": status_, "issue_id": issue_id, "limit": limit},
-    )["tasks"]
+    params = api.TasksListParams(
+        workspace_id=workspace,
+        status=TaskStatus(status_) if status_ else None,
+        issue_id=issue_id,
+        limit=limit,
+    )
+    rows = request(calls.TASKS_LIST, params).tasks
     if as_json:
         emit_json(rows)
         return
     table(
         [
             (
-                t["id"],
-                status(t["status"]),
-                t["attempt"],
-                t["failure_reason"] or "",
-                t["issue_id"] or "",
-                fmt_time(t["created_at"]),
+                t.id,
+                status(t.status),
+                t.attempt,
+                t.failure_reason or "",
+                t.issue_id or "",
+                fmt_time(t.created_at),
             )
             for t in rows
         ],
@@ -81,9 +87,13 @@ def list_(
     )
 
 
-def _cost(usage: list[dict[str, Any]]) -> str | None:
-    costs = [u["cost_usd"] for u in usage if u.get("cost_usd") is not None]
+def _cost(usage: list[TaskUsageRow]) -> str | None:
+    costs = [u.cost_usd for u in usage if u.cost_usd is not None]
     return f"${sum(costs):.4f}" if costs else None
+
+
+def _task_params(workspace: str | None, task_id: str) -> api.TaskIdParams:
+    return api.TaskIdParams(workspace_id=workspace, task_id=task_id)
 
 
 @task.command()
@@ -91,46 +101,46 @@ def _cost(usage: list[dict[str, Any]]) -> str | None:
 @common_options
 def show(task_id: str, as_json: bool, workspace: str | None) -> None:
     """Show a task: status, result, tokens, cost, PR, worktree."""
-    res = call("hangar/task_get", {"workspace_id": workspace, "task_id": task_id})
+    res = request(calls.TASK_GET, _task_params(workspace, task_id))
     if as_json:
         emit_json(res)
         return
-    t, usage = res["task"], res["usage"]
-    result = t.get("result") or {}
-    tokens_in = sum(u["input_tokens"] for u in usage)
-    tokens_out = sum(u["output_tokens"] for u in usage)
+    t, usage = res.task, res.usage
+    result = t.result or {}
+    tokens_in = sum(u.input_tokens for u in usage)
+    tokens_out = sum(u.output_tokens for u in usage)
     kv(
         [
-            ("id", t["id"]),
-            ("status", status(t["status"])),
-            ("failure", t["failure_reason"]),
-            ("attempt", f"{t['attempt']} of {t['max_attempts']}"),
-            ("parent", t["parent_task_id"]),
-            ("issue", t["issue_id"]),
-            ("agent", t["agent_id"]),
-            ("session", t["session_id"]),
-            ("worktree", t["work_dir"]),
-            ("created", fmt_time(t["created_at"])),
-            ("started", fmt_time(t["started_at"])),
-            ("finished", fmt_time(t["finished_at"])),
+            ("id", t.id),
+            ("status", status(t.status)),
+            ("failure", t.failure_reason),
+            ("attempt", f"{t.attempt} of {t.max_attempts}"),
+            ("parent", t.parent_task_id),
+            ("issue", t.issue_id),
+            ("agent", t.agent_id),
+            ("session", t.session_id),
+            ("worktree", t.work_dir),
+            ("created", fmt_time(t.created_at)),
+            ("started", fmt_time(t.started_at)),
+            ("finished", fmt_time(t.finished_at)),
             ("tokens", f"{tokens_in} in / {tokens_out} out" if usage else None),
             ("cost", _cost(usage)),
             ("pr", result.get("pr_url")),
             ("error", result.get("error")),
-            ("messages", res["message_count"]),
+            ("messages", res.message_count),
         ]
     )
     if result.get("content"):
         click.echo("\n" + result["content"].rstrip())
 
 
-def print_message(m: dict[str, Any]) -> None:
-    glyph, color = LANES.get(m["kind"], ("?", None))
-    body = m["body"].rstrip("\n")
+def print_message(m: TaskMessageRow) -> None:
+    glyph, color = LANES.get(m.kind, ("?", None))
+    body = m.body.rstrip("\n")
     first, *rest = body.split("\n") or [""]
     click.echo(
         click.style(f"{glyph} ", fg=color, bold=True)
-        + click.style(first, fg=color if m["kind"] == "error" else None)
+        + click.style(first, fg=color if m.kind == MessageKind.ERROR else None)
     )
     for line in rest:
         click.echo("  " + line)
@@ -140,23 +150,25 @@ def follow(d: Daemon, workspace: str | None, task_id: str, *, as_json: bool, tai
     """Print the transcript; with ``tail`` keep printing until the task ends. Returns status."""
     import json
 
+    import msgspec
+
     if tail:
-        d.call("workspace/subscribe", {"workspace_id": workspace})
+        d.request(calls.WORKSPACE_SUBSCRIBE, api.WorkspaceScoped(workspace_id=workspace))
     last = 0
     status_now = ""
 
     def drain() -> str:
         nonlocal last
         while True:  # page through: a long transcript never has to fit in one reply
-            res = d.call(
-                "hangar/task_messages",
-                {"workspace_id": workspace, "task_id": task_id, "after_seq": last, "limit": PAGE},
+            params = api.TaskMessagesParams(
+                workspace_id=workspace, task_id=task_id, after_seq=last, limit=PAGE
             )
-            for m in res["messages"]:
-                last = m["seq"]
-                click.echo(json.dumps(m)) if as_json else print_message(m)
-            if len(res["messages"]) < PAGE:
-                return str(res["status"])
+            res = d.request(calls.TASK_MESSAGES, params)
+            for m in res.messages:
+                last = m.seq
+                click.echo(json.dumps(msgspec.to_builtins(m))) if as_json else print_message(m)
+            if len(res.messages) < PAGE:
+                return str(res.status)
 
     status_now = drain()
     while tail and status_now not in TERMINAL:
@@ -175,9 +187,8 @@ def log(task_id: str, tail: bool, as_json: bool, workspace: str | None) -> None:
     with Daemon() as d:
         final = follow(d, workspace, task_id, as_json=as_json, tail=tail)
         if tail and not as_json:
-            detail = d.call("hangar/task_get", {"workspace_id": workspace, "task_id": task_id})
-            t = detail["task"]
-            reason = f" ({t['failure_reason']})" if t["failure_reason"] else ""
+            t = d.request(calls.TASK_GET, _task_params(workspace, task_id)).task
+            reason = f" ({t.failure_reason})" if t.failure_reason else ""
             click.echo(f"-- task {final}{reason}", err=True)
         if tail and final != "done":
             raise click.exceptions.Exit(ERROR)
@@ -188,11 +199,11 @@ def log(task_id: str, tail: bool, as_json: bool, workspace: str | None) -> None:
 @common_options
 def cancel(task_id: str, as_json: bool, workspace: str | None) -> None:
     """Cancel a queued, dispatched or running task (its process group is killed)."""
-    row = call("hangar/task_cancel", {"workspace_id": workspace, "task_id": task_id})
+    row = request(calls.TASK_CANCEL, _task_params(workspace, task_id))
     if as_json:
         emit_json(row)
     else:
-        click.echo(f"cancelled task {row['id']}")
+        click.echo(f"cancelled task {row.id}")
 
 
 @task.command()
@@ -200,18 +211,18 @@ def cancel(task_id: str, as_json: bool, workspace: str | None) -> None:
 @common_options
 def retry(task_id: str, as_json: bool, workspace: str | None) -> None:
     """Queue a new attempt of a failed or cancelled task."""
-    row = call("hangar/task_retry", {"workspace_id": workspace, "task_id": task_id})
+    row = request(calls.TASK_RETRY, _task_params(workspace, task_id))
     if as_json:
         emit_json(row)
     else:
-        click.echo(f"queued retry {row['id']} (attempt {row['attempt']})")
+        click.echo(f"queued retry {row.id} (attempt {row.attempt})")
 
 
-def wait_for(d: Daemon, workspace: str | None, task_id: str, timeout_s: float) -> dict[str, Any]:
+def wait_for(d: Daemon, workspace: str | None, task_id: str, timeout_s: float) -> TaskRow:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        t = d.call("hangar/task_get", {"workspace_id": workspace, "task_id": task_id})["task"]
-        if t["status"] in TERMINAL:
-            return dict(t)
+        t = d.request(calls.TASK_GET, _task_params(workspace, task_id)).task
+        if t.status in TERMINAL:
+            return t
         time.sleep(0.1)
     raise CliError(f"task {task_id} did not finish within {timeout_s:.0f}s")

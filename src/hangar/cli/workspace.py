@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from hangar.cli.common import call, common_options, emit_json, fmt_time, table
+from hangar.cli.common import common_options, emit_json, fmt_time, request, table
+from hangar.proto import api, calls
 
 
 @click.group()
@@ -16,21 +17,12 @@ def workspace() -> None:
 @common_options
 def list_(as_json: bool, workspace: str | None) -> None:
     """List workspaces; * marks the default."""
-    rows = call("workspace/list")["workspaces"]
+    rows = request(calls.WORKSPACE_LIST, api.Empty()).workspaces
     if as_json:
         emit_json(rows)
         return
     table(
-        [
-            (
-                "*" if w["is_default"] else "",
-                w["slug"],
-                w["name"],
-                w["id"],
-                fmt_time(w["created_at"]),
-            )
-            for w in rows
-        ],
+        [("*" if w.is_default else "", w.slug, w.name, w.id, fmt_time(w.created_at)) for w in rows],
         ["", "SLUG", "NAME", "ID", "CREATED"],
     )
 
@@ -41,11 +33,11 @@ def list_(as_json: bool, workspace: str | None) -> None:
 @common_options
 def create(slug: str, name: str | None, as_json: bool, workspace: str | None) -> None:
     """Create workspace SLUG (lowercase letters, digits and hyphens)."""
-    row = call("workspace/create", {"slug": slug, "name": name})
+    row = request(calls.WORKSPACE_CREATE, api.WorkspaceCreateParams(slug=slug, name=name))
     if as_json:
         emit_json(row)
     else:
-        click.echo(f"created workspace {row['slug']} ({row['id']})")
+        click.echo(f"created workspace {row.slug} ({row.id})")
 
 
 @workspace.command()
@@ -53,8 +45,8 @@ def create(slug: str, name: str | None, as_json: bool, workspace: str | None) ->
 @common_options
 def use(slug: str, as_json: bool, workspace: str | None) -> None:
     """Make SLUG the default workspace for every front end."""
-    row = call("workspace/use", {"workspace_id": slug})
+    row = request(calls.WORKSPACE_USE, api.WorkspaceUseParams(workspace_id=slug))
     if as_json:
         emit_json(row)
     else:
-        click.echo(f"default workspace is now {row['slug']}")
+        click.echo(f"default workspace is now {row.slug}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hangar.client.autostart import ensure_daemon
-from hangar.client.errors import ConnectionLost, DaemonUnreachable, RemoteError
+from hangar.client.errors import ConnectionLost, DaemonUnreachable, RemoteError, ResultMismatch
 from hangar.client.sync_client import SyncClient
 from hangar.core.lazy import lazy_getattr
 
@@ -21,6 +21,7 @@ __all__ = [
     "ConnectionLost",
     "DaemonUnreachable",
     "RemoteError",
+    "ResultMismatch",
     "SyncClient",
     "ensure_daemon",
 ]

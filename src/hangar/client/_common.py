@@ -5,12 +5,17 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeVar
+
+import msgspec
 
 from hangar.client.autostart import unreachable
-from hangar.client.errors import ConnectionLost, DaemonUnreachable, RemoteError
+from hangar.client.errors import ConnectionLost, DaemonUnreachable, RemoteError, ResultMismatch
 from hangar.core.paths import HangarPaths
 from hangar.proto import jsonrpc
+from hangar.proto.calls import Call
+
+R = TypeVar("R", bound=msgspec.Struct)
 
 MAX_QUEUED_EVENTS = 10_000
 #: connect + autostart + hello. A daemon that dies at boot is reported at once; a slow
@@ -73,6 +78,25 @@ def decode_incoming(body: bytes) -> jsonrpc.Message:
 
 def remote_error(error: jsonrpc.ErrorObject, method: str = "") -> RemoteError:
     return RemoteError(error.code, error.message, error.data, method=method)
+
+
+def check_params(call: Call[Any, Any], params: msgspec.Struct) -> None:
+    """A typed call takes exactly its params struct: a look-alike would fail at the daemon
+    with a message about unknown fields instead of here, naming both types."""
+    if type(params) is not call.params:
+        raise TypeError(f"{call.method} takes {call.params.__name__}, not {type(params).__name__}")
+
+
+def decode_result(call: Call[Any, R], raw: Any) -> R:
+    try:
+        return call.decode_result(raw)
+    except msgspec.ValidationError as exc:
+        raise ResultMismatch(
+            jsonrpc.INTERNAL_ERROR,
+            f"the Hangar daemon's answer to {call.method} does not fit this client ({exc}); "
+            "is the daemon the same version as the client?",
+            method=call.method,
+        ) from None
 
 
 def refusal(msg: jsonrpc.Request) -> bytes:

@@ -1,9 +1,12 @@
 """asyncio client for the TUI, the MCP server, tests and benchmarks.
 
     client = await AsyncClient.connect()
-    await client.call("workspace/subscribe", {"workspace_id": "default"})
+    await client.request(calls.WORKSPACE_SUBSCRIBE, api.WorkspaceScoped(workspace_id="default"))
     async for event in client.events():
         ...
+
+``request`` is the typed call (a ``proto.calls`` descriptor and its params struct in, the
+result struct out); ``call`` sends any method name with plain values, for tests and benchmarks.
 
 Calls may run concurrently: each gets an integer id and one reader task matches responses to
 callers. ``hangar/event`` notifications go to a queue read by ``events()``/``next_event()``.
@@ -17,18 +20,23 @@ import os
 import time
 from collections.abc import AsyncIterator
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
+
+import msgspec
 
 from hangar.client import _common
 from hangar.client.autostart import describe_connect_error, ensure_daemon, unreachable
 from hangar.client.errors import ConnectionLost
 from hangar.core.paths import HangarPaths
-from hangar.proto import jsonrpc, methods
+from hangar.proto import api, calls, jsonrpc, methods
 from hangar.proto.framing import FrameError, read_frame, write_frame
 
 __all__ = ["AsyncClient"]
 
 _STREAM_LIMIT = 64 * 1024  # longest header line the reader buffers (>= MAX_HEADER_BYTES)
+
+P = TypeVar("P", bound=msgspec.Struct)
+R = TypeVar("R", bound=msgspec.Struct)
 
 
 class AsyncClient:
@@ -93,8 +101,10 @@ class AsyncClient:
 
     async def _hello(self, token: str, deadline: float) -> None:
         with _common.handshake_errors(self.paths):
-            await self.call(
-                methods.AUTH_HELLO, {"token": token}, timeout=_common.remaining(deadline)
+            await self.request(
+                calls.AUTH_HELLO,
+                api.AuthHelloParams(token=token),
+                timeout=_common.remaining(deadline),
             )
 
     @property
@@ -123,6 +133,16 @@ class AsyncClient:
         await self.close()
 
     # -- calls and events -----------------------------------------------------------------------
+
+    async def request(
+        self, call: calls.Call[P, R], params: P, *, timeout: float | None = None
+    ) -> R:
+        """Call ``call.method`` with ``params`` and return its result as ``call.result``.
+
+        Raises as ``call`` does, and ``ResultMismatch`` if the result does not fit its type.
+        """
+        _common.check_params(call, params)
+        return _common.decode_result(call, await self.call(call.method, params, timeout=timeout))
 
     async def call(self, method: str, params: Any = None, *, timeout: float | None = None) -> Any:
         """Call ``method`` and return its result (plain Python values).

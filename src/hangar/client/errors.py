@@ -1,4 +1,5 @@
-"""What a front end can get wrong when talking to the daemon, as three exception types."""
+"""What a front end can get wrong when talking to the daemon, as three exception types
+(and ``ResultMismatch``, a ``RemoteError`` raised on this side of the socket)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from hangar.proto.jsonrpc import RpcError
 
-__all__ = ["ConnectionLost", "DaemonUnreachable", "RemoteError"]
+__all__ = ["ConnectionLost", "DaemonUnreachable", "RemoteError", "ResultMismatch"]
 
 
 class DaemonUnreachable(Exception):
@@ -38,3 +39,8 @@ class RemoteError(RpcError):
     def __init__(self, code: int, message: str, data: Any = None, *, method: str = "") -> None:
         super().__init__(code, message, data)
         self.method = method
+
+
+class ResultMismatch(RemoteError):
+    """The daemon answered, but its result does not fit the method's result type: a daemon
+    of another version, most likely. Code -32603."""

@@ -1,7 +1,10 @@
 """Blocking client for the CLI: one unix socket, no asyncio, no threads.
 
     with SyncClient.connect() as client:
-        issues = client.call("hangar/issues_list", {"workspace_id": "default"})
+        issues = client.request(calls.ISSUES_LIST, api.IssuesListParams()).issues
+
+``request`` is the typed call (a ``proto.calls`` descriptor and its params struct in, the
+result struct out); ``call`` sends any method name with plain values, for tests and benchmarks.
 
 Notifications that arrive while a call waits for its response are queued and handed out by
 ``next_event``. Not thread-safe: one client per thread.
@@ -14,18 +17,23 @@ import socket
 import time
 from collections import deque
 from types import TracebackType
-from typing import Any, Final
+from typing import Any, Final, TypeVar
+
+import msgspec
 
 from hangar.client import _common
 from hangar.client.autostart import describe_connect_error, ensure_daemon, unreachable
 from hangar.client.errors import ConnectionLost
 from hangar.core.paths import HangarPaths
-from hangar.proto import jsonrpc, methods
+from hangar.proto import api, calls, jsonrpc, methods
 from hangar.proto.framing import FrameDecoder, FrameError, encode_frame
 
 __all__ = ["SyncClient"]
 
 _RECV_BYTES: Final = 256 * 1024
+
+P = TypeVar("P", bound=msgspec.Struct)
+R = TypeVar("R", bound=msgspec.Struct)
 
 
 class _Default:
@@ -100,7 +108,11 @@ class SyncClient:
 
     def _hello(self, token: str, deadline: float) -> None:
         with _common.handshake_errors(self.paths):
-            self.call(methods.AUTH_HELLO, {"token": token}, timeout=_common.remaining(deadline))
+            self.request(
+                calls.AUTH_HELLO,
+                api.AuthHelloParams(token=token),
+                timeout=_common.remaining(deadline),
+            )
 
     @property
     def closed(self) -> bool:
@@ -124,6 +136,20 @@ class SyncClient:
         self.close()
 
     # -- calls and events -----------------------------------------------------------------------
+
+    def request(
+        self,
+        call: calls.Call[P, R],
+        params: P,
+        *,
+        timeout: float | _Default | None = _DEFAULT,
+    ) -> R:
+        """Call ``call.method`` with ``params`` and return its result as ``call.result``.
+
+        Raises as ``call`` does, and ``ResultMismatch`` if the result does not fit its type.
+        """
+        _common.check_params(call, params)
+        return _common.decode_result(call, self.call(call.method, params, timeout=timeout))
 
     def call(
         self, method: str, params: Any = None, *, timeout: float | _Default | None = _DEFAULT

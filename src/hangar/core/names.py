@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from hangar.core.vocab import PRIORITY_MAX, PRIORITY_MIN
+
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")
 _AGENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 RESERVED_SESSION_NAMES = frozenset({"new", "list", "delete"})
 TITLE_MAX = 500
-PRIORITY_MIN, PRIORITY_MAX = 0, 3
 
 
 def _require_str(value: object, what: str) -> str:

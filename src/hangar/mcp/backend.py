@@ -8,16 +8,18 @@ call that fails is never retried: ``send`` or ``create`` may already have happen
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 
+import msgspec
 from mcp.server.mcpserver.exceptions import ToolError
 
 from hangar.client.errors import DaemonUnreachable, RemoteError
-from hangar.proto import jsonrpc
+from hangar.proto import api, jsonrpc
 
 if TYPE_CHECKING:
     from hangar.client.async_client import AsyncClient
     from hangar.core.paths import HangarPaths
+    from hangar.proto.calls import Call
 
 __all__ = ["DEFAULT_CALL_TIMEOUT_S", "Backend", "describe"]
 
@@ -31,6 +33,9 @@ _CODE_KINDS = {
     jsonrpc.INVALID_PARAMS: "invalid_params",
 }
 
+P = TypeVar("P", bound=msgspec.Struct)
+R = TypeVar("R", bound=msgspec.Struct)
+
 
 class Backend:
     def __init__(self, paths: HangarPaths | None = None, workspace: str | None = None) -> None:
@@ -39,21 +44,22 @@ class Backend:
         self._client: AsyncClient | None = None
         self._lock = asyncio.Lock()
 
-    async def call(
-        self, method: str, params: dict[str, Any], *, timeout: float = DEFAULT_CALL_TIMEOUT_S
-    ) -> Any:
-        """The daemon's result, or a ``ToolError`` whose one line names the error kind."""
-        body = {k: v for k, v in params.items() if v is not None}
-        if self._workspace:
-            body["workspace_id"] = self._workspace
+    async def request(
+        self, call: Call[P, R], params: P, *, timeout: float = DEFAULT_CALL_TIMEOUT_S
+    ) -> R:
+        """The daemon's result, or a ``ToolError`` whose one line names the error kind.
+
+        The server's configured workspace, if any, scopes every call."""
+        if self._workspace and isinstance(params, api.WorkspaceScoped):
+            params = msgspec.structs.replace(params, workspace_id=self._workspace)
         try:
             client = await self._connected()
-            return await client.call(method, body, timeout=timeout)
+            return await client.request(call, params, timeout=timeout)
         except (RemoteError, DaemonUnreachable) as exc:
             raise ToolError(describe(exc)) from None
         except TimeoutError:
             raise ToolError(
-                f"timeout: the Hangar daemon did not answer {method} within {timeout:g}s"
+                f"timeout: the Hangar daemon did not answer {call.method} within {timeout:g}s"
             ) from None
 
     async def _connected(self) -> AsyncClient:

@@ -15,13 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hangar.proto import api
+
 __all__ = ["KEYS", "ConfigError", "McpConfig", "load_config"]
 
 DEFAULT_CLAUDE_CMD = "claude"
 DEFAULT_IDLE_THRESHOLD_MS = 5000
 DEFAULT_SESSION_PREFIX = "harness-"
 DEFAULT_MAX_WORKSPACES = 10
-MAX_WORKSPACES_LIMIT = 50
+MAX_WORKSPACES_LIMIT = api.MAX_SESSIONS_LIMIT
 
 #: file key -> env suffix (``HARNESS_<suffix>`` / ``HANGAR_<suffix>``)
 KEYS: dict[str, str] = {
@@ -54,16 +56,29 @@ class McpConfig:
     #: lines for stderr before serving: unknown keys, ignored storePath
     notes: tuple[str, ...] = ()
 
-    def create_params(self) -> dict[str, Any]:
-        """What every session_create call carries from the configuration."""
-        return {
-            "repo_path": self.repo_path,
-            "worktree_root": self.worktree_root,
-            "command": list(self.command),
-            "session_prefix": self.session_prefix,
-            "max_sessions": self.max_workspaces,
-            "idle_threshold_ms": self.idle_threshold_ms,
-        }
+    def create_params(
+        self,
+        name: str,
+        *,
+        branch: str | None = None,
+        base_branch: str | None = None,
+        meta: dict[str, str] | None = None,
+        prompt: str | None = None,
+    ) -> api.SessionCreateParams:
+        """A session_create call: the caller's choices plus what the configuration fixes."""
+        return api.SessionCreateParams(
+            name=name,
+            branch=branch,
+            base_branch=base_branch,
+            meta=meta,
+            prompt=prompt,
+            repo_path=self.repo_path,
+            worktree_root=self.worktree_root,
+            command=list(self.command),
+            session_prefix=self.session_prefix,
+            max_sessions=self.max_workspaces,
+            idle_threshold_ms=self.idle_threshold_ms,
+        )
 
 
 def load_config(

@@ -10,6 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from hangar.proto import api
+from hangar.proto.rows import SessionRow
+
 __all__ = ["idle", "iso_ms", "read", "wait_idle", "workspace"]
 
 
@@ -21,52 +24,54 @@ def iso_ms(ms: int | None) -> str | None:
     return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
-def workspace(result: dict[str, Any]) -> dict[str, Any]:
+def workspace(result: api.SessionView | SessionRow) -> dict[str, Any]:
     """A workspace object from a ``SessionView`` (``{session, state}``) or a bare ``SessionRow``."""
-    row = result.get("session") if isinstance(result.get("session"), dict) else result
-    assert isinstance(row, dict)
+    if isinstance(result, api.SessionView):
+        row, state = result.session, result.state
+    else:
+        row, state = result, None
     out: dict[str, Any] = {
-        "id": row["id"],
-        "name": row["name"],
-        "status": row["status"],
-        "branch": row["branch"],
-        "tmuxSession": row["tmux_session"],
-        "createdAt": iso_ms(row["created_at"]),
-        "worktreePath": row["worktree_path"],
+        "id": row.id,
+        "name": row.name,
+        "status": row.status,
+        "branch": row.branch,
+        "tmuxSession": row.tmux_session,
+        "createdAt": iso_ms(row.created_at),
+        "worktreePath": row.worktree_path,
         # additions to the published shape
-        "baseBranch": row.get("base_branch"),
-        "repoPath": row.get("repo_path"),
-        "meta": row.get("meta") or {},
+        "baseBranch": row.base_branch,
+        "repoPath": row.repo_path,
+        "meta": row.meta,
     }
-    if result.get("state") is not None:
-        out["state"] = result["state"]
+    if state is not None:
+        out["state"] = state
     return out
 
 
-def idle(result: dict[str, Any]) -> dict[str, Any]:
+def idle(result: api.SessionIdleResult) -> dict[str, Any]:
     """``workspace_idle`` is PascalCase, as the seed published it; ``State`` is ours."""
     return {
-        "Idle": result["idle"],
-        "LastChangedAt": result["last_changed_at"],
-        "ElapsedMs": result["elapsed_ms"],
-        "ThresholdMs": result["threshold_ms"],
-        "State": result["state"],
+        "Idle": result.idle,
+        "LastChangedAt": result.last_changed_at,
+        "ElapsedMs": result.elapsed_ms,
+        "ThresholdMs": result.threshold_ms,
+        "State": result.state,
     }
 
 
-def wait_idle(result: dict[str, Any]) -> dict[str, Any]:
+def wait_idle(result: api.SessionWaitIdleResult) -> dict[str, Any]:
     return {
-        "idle": result["idle"],
-        "timed_out": result["timed_out"],
-        "last_changed_at": result["last_changed_at"],
-        "elapsed_ms": result["elapsed_ms"],
-        "threshold_ms": result["threshold_ms"],
-        "state": result["state"],
+        "idle": result.idle,
+        "timed_out": result.timed_out,
+        "last_changed_at": result.last_changed_at,
+        "elapsed_ms": result.elapsed_ms,
+        "threshold_ms": result.threshold_ms,
+        "state": result.state,
     }
 
 
-def read(result: dict[str, Any], *, since: bool) -> dict[str, Any]:
-    out = {"content": result["content"], "captured_at": result["captured_at"]}
+def read(result: api.SessionReadResult, *, since: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"content": result.content, "captured_at": result.captured_at}
     if since:
-        out["next_line"] = result.get("next_line")
+        out["next_line"] = result.next_line
     return out

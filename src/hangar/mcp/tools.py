@@ -9,10 +9,12 @@ are a bare type with ``default: null`` rather than an ``anyOf`` with null.
 
 from __future__ import annotations
 
+import enum
 import json
 import os
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, TypeVar
 
+import msgspec
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
@@ -20,12 +22,16 @@ from mcp_types import CallToolResult, TextContent
 from pydantic import Field, ValidationError
 from pydantic.json_schema import SkipJsonSchema
 
+from hangar.core.fsm import TaskStatus
+from hangar.core.vocab import IssueState
 from hangar.mcp import shapes
 from hangar.mcp.backend import DEFAULT_CALL_TIMEOUT_S, Backend
 from hangar.mcp.config import McpConfig
-from hangar.proto import methods as m
+from hangar.proto import api, calls
 
 __all__ = ["TOOL_NAMES", "build_tools"]
+
+V = TypeVar("V", bound=enum.StrEnum)
 
 TOOL_NAMES = (
     "workspace_list",
@@ -47,8 +53,9 @@ TOOL_NAMES = (
 DEFAULT_WAIT_MS = 600_000
 DEFAULT_POLL_MS = 500
 DEFAULT_READ_LINES = 200
-MAX_READ_LINES = 2000
-WAIT_MODES = ("none", "any", "all")
+MAX_READ_LINES = api.READ_MAX_LINES
+WaitFor = Literal["none", "any", "all"]  # core.vocab.WaitMode, as the wire struct spells it
+WAIT_MODES: tuple[WaitFor, ...] = ("none", "any", "all")
 _WAIT_SLACK_S = 30.0
 CREATE_TIMEOUT_S = 660.0
 """On top of a blocking call's own timeout_ms: the daemon answers at its deadline, not before."""
@@ -86,7 +93,9 @@ class _Tool(Tool):
 
 
 def _ok(value: Any) -> CallToolResult:
-    """One text block of JSON, as the seed returned it; objects also as structured content."""
+    """One text block of JSON, as the seed returned it; objects also as structured content.
+    Result structs are sent as the daemon sent them: keys in wire order."""
+    value = msgspec.to_builtins(value)
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     structured = value if isinstance(value, dict) else None
     return CallToolResult(
@@ -97,6 +106,17 @@ def _ok(value: Any) -> CallToolResult:
 def _blank(value: str | None) -> str | None:
     """Clients that send zero values send ``""`` for an optional string they meant to omit."""
     return value if value else None
+
+
+def _vocab(vocab: type[V], name: str, value: str | None) -> V | None:
+    """A word of a core vocabulary, checked here so the model reads what the words are."""
+    if not value:
+        return None
+    try:
+        return vocab(value)
+    except ValueError:
+        words = ", ".join(vocab)
+        raise ToolError(f"invalid_params: {name} must be one of {words}, got {value!r}") from None
 
 
 def _threshold(value: int | None) -> int | None:
@@ -135,25 +155,27 @@ def build_tools(config: McpConfig, backend: Backend) -> list[Tool]:
         ] = DEFAULT_WAIT_MS,
     ) -> CallToolResult:
         """List workspaces: [{id, name, status, branch, tmuxSession, createdAt, worktreePath}]."""
-        mode = (wait_for_idle or "none").strip().lower()
-        if mode not in WAIT_MODES:
+        asked = (wait_for_idle or "none").strip().lower()
+        mode = next((mode for mode in WAIT_MODES if mode == asked), None)
+        if mode is None:
             raise ToolError(
                 f'invalid_params: wait_for_idle must be "none", "any" or "all", '
                 f"got {wait_for_idle!r}"
             )
         timeout_ms = _or_default("timeout_ms", timeout_ms, DEFAULT_WAIT_MS)
-        res = await backend.call(
-            m.SESSION_LIST,
-            {
-                # one repository per server, as in the seed: other repos' sessions stay out
-                "repo_path": config.repo_path,
-                "include_archived": include_archived,
-                "wait_for_idle": mode,
-                "timeout_ms": timeout_ms,
-            },
+        params = api.SessionListParams(
+            # one repository per server, as in the seed: other repos' sessions stay out
+            repo_path=config.repo_path,
+            include_archived=include_archived,
+            wait_for_idle=mode,
+            timeout_ms=timeout_ms,
+        )
+        res = await backend.request(
+            calls.SESSION_LIST,
+            params,
             timeout=_wait_timeout_s(timeout_ms) if mode != "none" else DEFAULT_CALL_TIMEOUT_S,
         )
-        return _ok([shapes.workspace(view) for view in res["sessions"]])
+        return _ok([shapes.workspace(view) for view in res.sessions])
 
     async def workspace_create(
         name: Annotated[
@@ -175,15 +197,15 @@ def build_tools(config: McpConfig, backend: Backend) -> list[Tool]:
         ] = None,
     ) -> CallToolResult:
         """Create a workspace: a git worktree plus a tmux session running the agent."""
-        params = config.create_params() | {
-            "name": name,
-            "branch": _blank(branch),
-            "meta": meta or None,
-            "base_branch": _blank(base_branch),
-            "prompt": _blank(prompt),
-        }
+        params = config.create_params(
+            name,
+            branch=_blank(branch),
+            meta=meta or None,
+            base_branch=_blank(base_branch),
+            prompt=_blank(prompt),
+        )
         # a big checkout plus up to 30 s waiting for the agent before the prompt
-        row = await backend.call(m.SESSION_CREATE, params, timeout=CREATE_TIMEOUT_S)
+        row = await backend.request(calls.SESSION_CREATE, params, timeout=CREATE_TIMEOUT_S)
         return _ok(shapes.workspace(row))
 
     async def workspace_archive(
@@ -193,7 +215,9 @@ def build_tools(config: McpConfig, backend: Backend) -> list[Tool]:
         ] = False,
     ) -> CallToolResult:
         """Shut a workspace down: exit the agent, remove the worktree, keep the branch."""
-        res = await backend.call(m.SESSION_ARCHIVE, {"id": id, "force": force})
+        res = await backend.request(
+            calls.SESSION_ARCHIVE, api.SessionArchiveParams(id=id, force=force)
+        )
         return _ok(shapes.workspace(res))
 
     async def workspace_delete(
@@ -204,8 +228,9 @@ def build_tools(config: McpConfig, backend: Backend) -> list[Tool]:
         ] = False,
     ) -> CallToolResult:
         """Permanently delete a workspace. Returns {"deleted": true, "id": "<id>"}."""
-        res = await backend.call(m.SESSION_DELETE, {"id": id, "confirm": confirm, "force": force})
-        return _ok({"deleted": bool(res["deleted"]), "id": res["id"]})
+        params = api.SessionDeleteParams(id=id, confirm=confirm, force=force)
+        res = await backend.request(calls.SESSION_DELETE, params)
+        return _ok({"deleted": res.deleted, "id": res.id})
 
     async def workspace_send(
         id: Id,
@@ -215,10 +240,9 @@ def build_tools(config: McpConfig, backend: Backend) -> list[Tool]:
         press_enter: Annotated[bool, Field(description="Press Enter after the text.")] = True,
     ) -> CallToolResult:
         """Send text to the agent in a workspace (at most one send per 200 ms; extra waits)."""
-        res = await backend.call(
-            m.SESSION_SEND, {"id": id, "text": text, "press_enter": press_enter}
-        )
-        return _ok({"sent": bool(res["sent"])})
+        params = api.SessionSendParams(id=id, text=text, press_enter=press_enter)
+        res = await backend.request(calls.SESSION_SEND, params)
+        return _ok({"sent": res.sent})
 
     async def workspace_read(
         id: Id,
@@ -238,16 +262,14 @@ def build_tools(config: McpConfig, backend: Backend) -> list[Tool]:
             raise ToolError(f"invalid_params: lines must be 1-{MAX_READ_LINES}, got {lines}")
         if since_line is not None and since_line < 0:
             raise ToolError(f"invalid_params: since_line must be >= 0, got {since_line}")
-        res = await backend.call(
-            m.SESSION_READ, {"id": id, "lines": lines, "since_line": since_line}
-        )
+        params = api.SessionReadParams(id=id, lines=lines, since_line=since_line)
+        res = await backend.request(calls.SESSION_READ, params)
         return _ok(shapes.read(res, since=since_line is not None))
 
     async def workspace_idle(id: Id, threshold_ms: ThresholdMs = None) -> CallToolResult:
         """Is the workspace busy or idle? {Idle, LastChangedAt, ElapsedMs, ThresholdMs, State}."""
-        res = await backend.call(
-            m.SESSION_IDLE, {"id": id, "threshold_ms": _threshold(threshold_ms)}
-        )
+        params = api.SessionIdleParams(id=id, threshold_ms=_threshold(threshold_ms))
+        res = await backend.request(calls.SESSION_IDLE, params)
         return _ok(shapes.idle(res))
 
     async def workspace_wait_idle(
@@ -262,25 +284,27 @@ def build_tools(config: McpConfig, backend: Backend) -> list[Tool]:
     ) -> CallToolResult:
         """Block until the workspace is idle or timeout_ms passes (one call instead of polling)."""
         timeout_ms = _or_default("timeout_ms", timeout_ms, DEFAULT_WAIT_MS)
-        params = {
-            "id": id,
-            "timeout_ms": timeout_ms,
-            "threshold_ms": _threshold(threshold_ms),
-            "poll_interval_ms": _or_default("poll_interval_ms", poll_interval_ms, DEFAULT_POLL_MS),
-        }
-        res = await backend.call(m.SESSION_WAIT_IDLE, params, timeout=_wait_timeout_s(timeout_ms))
+        params = api.SessionWaitIdleParams(
+            id=id,
+            timeout_ms=timeout_ms,
+            threshold_ms=_threshold(threshold_ms),
+            poll_interval_ms=_or_default("poll_interval_ms", poll_interval_ms, DEFAULT_POLL_MS),
+        )
+        res = await backend.request(
+            calls.SESSION_WAIT_IDLE, params, timeout=_wait_timeout_s(timeout_ms)
+        )
         return _ok(shapes.wait_idle(res))
 
     async def workspace_attach_hint(id: Id) -> CallToolResult:
         """The shell command a human runs to attach to the workspace's tmux session."""
-        res = await backend.call(m.SESSION_ATTACH_HINT, {"id": id})
-        return _ok({"command": res["command"]})
+        res = await backend.request(calls.SESSION_ATTACH_HINT, api.SessionRef(id=id))
+        return _ok({"command": res.command})
 
     async def workspace_resume(id: Id) -> CallToolResult:
         """Relaunch an orphaned, archived or exited workspace in its worktree, continuing the
         agent's own conversation (Claude: --resume). Returns the workspace object."""
-        params = {"id": id, "max_sessions": config.max_workspaces}
-        row = await backend.call(m.SESSION_RESUME, params, timeout=CREATE_TIMEOUT_S)
+        params = api.SessionResumeParams(id=id, max_sessions=config.max_workspaces)
+        row = await backend.request(calls.SESSION_RESUME, params, timeout=CREATE_TIMEOUT_S)
         return _ok(shapes.workspace(row))
 
     async def hangar_issue_create(
@@ -293,22 +317,22 @@ def build_tools(config: McpConfig, backend: Backend) -> list[Tool]:
         repo_path: Annotated[OptStr, Field(description="Repository the work happens in.")] = None,
     ) -> CallToolResult:
         """File a Hangar issue, optionally assigned to an agent. Returns {issue, task}."""
-        params = {
-            "title": title,
-            "description": _blank(description),
-            "assign": _blank(assign),
-            "priority": priority,
+        params = api.IssueCreateParams(
+            title=title,
+            description=_blank(description),
+            assign=_blank(assign),
+            priority=priority,
             # relative to the server's directory, as the CLI takes it from the shell's
-            "repo_path": os.path.abspath(repo_path) if repo_path else None,
-        }
-        return _ok(await backend.call(m.ISSUE_CREATE, params))
+            repo_path=os.path.abspath(repo_path) if repo_path else None,
+        )
+        return _ok(await backend.request(calls.ISSUE_CREATE, params))
 
     async def hangar_issue_list(
         state: Annotated[OptStr, Field(description="open, in_progress, done or cancelled.")] = None,
     ) -> CallToolResult:
         """List Hangar issues, newest first."""
-        res = await backend.call(m.ISSUES_LIST, {"state": _blank(state)})
-        return _ok(res["issues"])
+        params = api.IssuesListParams(state=_vocab(IssueState, "state", state))
+        return _ok((await backend.request(calls.ISSUES_LIST, params)).issues)
 
     async def hangar_task_list(
         status: Annotated[
@@ -319,13 +343,14 @@ def build_tools(config: McpConfig, backend: Backend) -> list[Tool]:
         limit: int = 50,
     ) -> CallToolResult:
         """List Hangar tasks (agent runs), newest first."""
-        params = {"status": _blank(status), "issue_id": _blank(issue_id), "limit": limit}
-        res = await backend.call(m.TASKS_LIST, params)
-        return _ok(res["tasks"])
+        params = api.TasksListParams(
+            status=_vocab(TaskStatus, "status", status), issue_id=_blank(issue_id), limit=limit
+        )
+        return _ok((await backend.request(calls.TASKS_LIST, params)).tasks)
 
     async def hangar_task_show(id: Annotated[str, Field(description="Task id.")]) -> CallToolResult:
         """One Hangar task: {task, usage, message_count}."""
-        return _ok(await backend.call(m.TASK_GET, {"task_id": id}))
+        return _ok(await backend.request(calls.TASK_GET, api.TaskIdParams(task_id=id)))
 
     tools = (
         workspace_list,

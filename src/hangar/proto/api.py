@@ -1,10 +1,16 @@
 """Typed params and results of every method. Params reject unknown fields, so a typo is a
-clear -32602 instead of a silently ignored option."""
+clear -32602 instead of a silently ignored option, and carry their range checks as
+constraints, so a bad value is refused once, at the boundary, naming the field and the bound.
+``proto.calls`` pairs each method with its params and result type."""
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 import msgspec
 
+from hangar.core.fsm import TaskStatus
+from hangar.core.vocab import PRIORITY_MAX, PRIORITY_MIN, IssueState
 from hangar.proto.rows import (
     ActorRow,
     AgentRow,
@@ -18,16 +24,40 @@ from hangar.proto.rows import (
 )
 
 
-class Params(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    pass
+class Params(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """Base of every params struct. A field left at its default stays off the wire (the
+    daemon fills in the same default), so a client sends only what it chose."""
 
 
 class Result(msgspec.Struct, kw_only=True):
-    pass
+    """Base of every result struct. Unknown fields are ignored: a newer daemon may add some."""
 
 
 class Empty(Params, kw_only=True):
     pass
+
+
+class Ack(Result, kw_only=True):
+    """The answer of a command that has nothing to report: ``{}``."""
+
+
+class AuthHelloParams(Params, kw_only=True):
+    """The first call of every connection: the contents of the daemon's token file."""
+
+    token: str
+
+
+#: Bounds of the non-session params (the session ones are below, with their structs).
+Priority = Annotated[int, msgspec.Meta(ge=PRIORITY_MIN, le=PRIORITY_MAX)]
+#: replies must fit a frame (16 MiB): lists are paged, never unbounded
+TASKS_PAGE_MAX = 10_000
+MESSAGES_PAGE_MAX = 5_000
+TasksPage = Annotated[int, msgspec.Meta(ge=1, le=TASKS_PAGE_MAX)]
+MessagesPage = Annotated[int, msgspec.Meta(ge=1, le=MESSAGES_PAGE_MAX)]
+Seq = Annotated[int, msgspec.Meta(ge=0)]
+MAX_CONCURRENT_TASKS_LIMIT = 64
+ConcurrentTasks = Annotated[int, msgspec.Meta(ge=1, le=MAX_CONCURRENT_TASKS_LIMIT)]
+PositiveMs = Annotated[int, msgspec.Meta(gt=0)]
 
 
 class WorkspaceScoped(Params, kw_only=True):
@@ -53,7 +83,7 @@ class SubscribeResult(Result, kw_only=True):
 
 
 class IssuesListParams(WorkspaceScoped, kw_only=True):
-    state: str | None = None
+    state: IssueState | None = None
 
 
 class IssuesListResult(Result, kw_only=True):
@@ -72,7 +102,7 @@ class IssueDetail(Result, kw_only=True):
 class IssueCreateParams(WorkspaceScoped, kw_only=True):
     title: str
     description: str | None = None
-    priority: int = 0
+    priority: Priority = 0
     repo_path: str | None = None
     assign: str | None = None  # agent name or id
 
@@ -84,8 +114,8 @@ class IssueCreateResult(Result, kw_only=True):
 
 class IssueUpdateParams(WorkspaceScoped, kw_only=True):
     issue_id: str
-    state: str | None = None
-    priority: int | None = None
+    state: IssueState | None = None
+    priority: Priority | None = None
 
 
 class AgentCreateParams(WorkspaceScoped, kw_only=True):
@@ -94,10 +124,10 @@ class AgentCreateParams(WorkspaceScoped, kw_only=True):
     command: list[str] | None = None
     model: str | None = None
     instructions: str = ""
-    max_concurrent_tasks: int = 1
+    max_concurrent_tasks: ConcurrentTasks = 1
     repo_path: str | None = None
-    max_runtime_ms: int | None = None
-    inactivity_timeout_ms: int | None = None
+    max_runtime_ms: PositiveMs | None = None
+    inactivity_timeout_ms: PositiveMs | None = None
 
 
 class AgentGetParams(WorkspaceScoped, kw_only=True):
@@ -110,9 +140,10 @@ class AgentsListResult(Result, kw_only=True):
 
 
 class TasksListParams(WorkspaceScoped, kw_only=True):
-    status: str | None = None
+    status: TaskStatus | None = None
     issue_id: str | None = None
-    limit: int | None = None
+    #: absent: 1000
+    limit: TasksPage | None = None
 
 
 class TasksListResult(Result, kw_only=True):
@@ -131,13 +162,14 @@ class TaskDetail(Result, kw_only=True):
 
 class TaskTransitionParams(WorkspaceScoped, kw_only=True):
     task_id: str
-    to_status: str
+    to_status: TaskStatus
 
 
 class TaskMessagesParams(WorkspaceScoped, kw_only=True):
     task_id: str
-    after_seq: int = 0
-    limit: int | None = None
+    after_seq: Seq = 0
+    #: absent: 1000
+    limit: MessagesPage | None = None
 
 
 class TaskMessagesResult(Result, kw_only=True):
@@ -171,6 +203,25 @@ class DaemonHealthSnapshot(Result, kw_only=True):
 # -- interactive sessions (tmux + worktree) ------------------------------------------------------
 
 
+#: Session limits, checked once at the wire: a value outside them is a -32602 that names
+#: the field and the bound. tmux rewrites "." and ":" in session names, so a prefix keeps to
+#: the name alphabet (\A and \Z: "$" would let a trailing newline through).
+SESSION_PREFIX_PATTERN = r"\A[a-z0-9-]{0,30}\Z"
+SessionPrefix = Annotated[str, msgspec.Meta(pattern=SESSION_PREFIX_PATTERN)]
+#: active sessions of one repository
+MAX_SESSIONS_LIMIT = 50
+MaxSessions = Annotated[int, msgspec.Meta(ge=1, le=MAX_SESSIONS_LIMIT)]
+#: quiet time that counts as idle: 1 ms to 1 h
+IdleThresholdMs = Annotated[int, msgspec.Meta(ge=1, le=3_600_000)]
+#: how long a wait may block: up to a day
+WaitTimeoutMs = Annotated[int, msgspec.Meta(ge=0, le=86_400_000)]
+PollIntervalMs = Annotated[int, msgspec.Meta(ge=10, le=60_000)]
+READ_MAX_LINES = 2000
+ReadLines = Annotated[int, msgspec.Meta(ge=1, le=READ_MAX_LINES)]
+HistoryLine = Annotated[int, msgspec.Meta(ge=0)]
+AgentArg = Annotated[str, msgspec.Meta(min_length=1)]
+
+
 class SessionRef(WorkspaceScoped, kw_only=True):
     #: session id, short id or exact name
     id: str
@@ -186,11 +237,11 @@ class SessionCreateParams(WorkspaceScoped, kw_only=True):
     #: sent once the agent is ready
     prompt: str | None = None
     worktree_root: str | None = None
-    #: agent argv; default ["claude"]
-    command: list[str] | None = None
-    session_prefix: str | None = None
-    max_sessions: int | None = None
-    idle_threshold_ms: int | None = None
+    #: agent argv; default ["claude"] (also when empty)
+    command: list[AgentArg] | None = None
+    session_prefix: SessionPrefix | None = None
+    max_sessions: MaxSessions | None = None
+    idle_threshold_ms: IdleThresholdMs | None = None
 
 
 class SessionListParams(WorkspaceScoped, kw_only=True):
@@ -198,9 +249,9 @@ class SessionListParams(WorkspaceScoped, kw_only=True):
     #: only sessions of this repository (any path inside it)
     repo_path: str | None = None
     #: none | any | all — block until any/all active sessions are idle (or timeout_ms passes)
-    wait_for_idle: str = "none"
-    timeout_ms: int = 600_000
-    threshold_ms: int | None = None
+    wait_for_idle: Literal["none", "any", "all"] = "none"
+    timeout_ms: WaitTimeoutMs = 600_000
+    threshold_ms: IdleThresholdMs | None = None
 
 
 class SessionView(Result, kw_only=True):
@@ -225,7 +276,7 @@ class SessionArchiveParams(SessionRef, kw_only=True):
 
 class SessionResumeParams(SessionRef, kw_only=True):
     #: the cap of active sessions per repository that the relaunch must respect
-    max_sessions: int | None = None
+    max_sessions: MaxSessions | None = None
 
 
 class SessionDeleteResult(Result, kw_only=True):
@@ -243,9 +294,9 @@ class SessionSendResult(Result, kw_only=True):
 
 
 class SessionReadParams(SessionRef, kw_only=True):
-    lines: int = 200
+    lines: ReadLines = 200
     #: return only lines after this many lines of the pane's whole history
-    since_line: int | None = None
+    since_line: HistoryLine | None = None
 
 
 class SessionReadResult(Result, kw_only=True):
@@ -258,7 +309,7 @@ class SessionReadResult(Result, kw_only=True):
 
 
 class SessionIdleParams(SessionRef, kw_only=True):
-    threshold_ms: int | None = None
+    threshold_ms: IdleThresholdMs | None = None
 
 
 class SessionIdleResult(Result, kw_only=True):
@@ -270,9 +321,9 @@ class SessionIdleResult(Result, kw_only=True):
 
 
 class SessionWaitIdleParams(SessionRef, kw_only=True):
-    timeout_ms: int = 600_000
-    threshold_ms: int | None = None
-    poll_interval_ms: int = 500
+    timeout_ms: WaitTimeoutMs = 600_000
+    threshold_ms: IdleThresholdMs | None = None
+    poll_interval_ms: PollIntervalMs = 500
 
 
 class SessionWaitIdleResult(SessionIdleResult, kw_only=True):

@@ -1,4 +1,5 @@
-"""Method names: the one place both ends of the socket spell them."""
+"""Method names: the one place both ends of the socket spell them. ``proto.calls`` gives
+each method its params and result type; a test keeps the two in step."""
 
 from __future__ import annotations
 
@@ -43,3 +44,6 @@ SESSION_RESUME = "hangar/session_resume"
 
 # server → client notification
 EVENT = "hangar/event"
+
+#: the names above that are notifications, not methods (they have no result)
+NOTIFICATIONS = frozenset({EVENT})

@@ -1,0 +1,129 @@
+"""Every method of the daemon socket as one typed descriptor: its name, params and result.
+
+A client call takes a descriptor and a params struct and returns the result type, so the
+name, the params and the answer cannot drift apart at a call site:
+
+    detail = client.request(calls.TASK_GET, api.TaskIdParams(task_id=task_id))
+    detail.task.status  # TaskDetail → TaskRow → str, as the type checker sees it
+
+``BY_METHOD`` indexes them by name; a test checks that every method of ``proto.methods`` has
+exactly one descriptor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Final, Generic, TypeVar
+
+import msgspec
+
+from hangar.proto import api, methods
+from hangar.proto.rows import AgentRow, IssueRow, SessionRow, TaskRow, WorkspaceRow
+
+__all__ = ["ALL", "BY_METHOD", "Call"]
+
+P = TypeVar("P", bound=msgspec.Struct)
+R = TypeVar("R", bound=msgspec.Struct)
+
+
+@dataclass(frozen=True, slots=True)
+class Call(Generic[P, R]):
+    """One method: ``method`` takes a ``params`` struct and answers a ``result`` struct."""
+
+    method: str
+    params: type[P]
+    result: type[R]
+
+    def decode_result(self, raw: Any) -> R:
+        """The decoded JSON ``result`` as its type; ``msgspec.ValidationError`` if it does
+        not fit (a daemon of another version, say)."""
+        return msgspec.convert(raw, self.result)
+
+
+# transport
+AUTH_HELLO: Final = Call(methods.AUTH_HELLO, api.AuthHelloParams, api.Ack)
+PING: Final = Call(methods.PING, api.Empty, api.Ack)
+WORKSPACE_LIST: Final = Call(methods.WORKSPACE_LIST, api.Empty, api.WorkspacesResult)
+WORKSPACE_SUBSCRIBE: Final = Call(
+    methods.WORKSPACE_SUBSCRIBE, api.WorkspaceScoped, api.SubscribeResult
+)
+WORKSPACE_CREATE: Final = Call(methods.WORKSPACE_CREATE, api.WorkspaceCreateParams, WorkspaceRow)
+WORKSPACE_USE: Final = Call(methods.WORKSPACE_USE, api.WorkspaceUseParams, WorkspaceRow)
+DAEMON_SHUTDOWN: Final = Call(methods.DAEMON_SHUTDOWN, api.Empty, api.Ack)
+
+# snapshots and commands
+ISSUES_LIST: Final = Call(methods.ISSUES_LIST, api.IssuesListParams, api.IssuesListResult)
+ISSUE_GET: Final = Call(methods.ISSUE_GET, api.IssueGetParams, api.IssueDetail)
+ISSUE_CREATE: Final = Call(methods.ISSUE_CREATE, api.IssueCreateParams, api.IssueCreateResult)
+ISSUE_UPDATE: Final = Call(methods.ISSUE_UPDATE, api.IssueUpdateParams, IssueRow)
+AGENTS_LIST: Final = Call(methods.AGENTS_LIST, api.WorkspaceScoped, api.AgentsListResult)
+AGENT_GET: Final = Call(methods.AGENT_GET, api.AgentGetParams, AgentRow)
+AGENT_CREATE: Final = Call(methods.AGENT_CREATE, api.AgentCreateParams, AgentRow)
+TASKS_LIST: Final = Call(methods.TASKS_LIST, api.TasksListParams, api.TasksListResult)
+TASK_GET: Final = Call(methods.TASK_GET, api.TaskIdParams, api.TaskDetail)
+TASK_TRANSITION: Final = Call(methods.TASK_TRANSITION, api.TaskTransitionParams, api.Ack)
+TASK_CANCEL: Final = Call(methods.TASK_CANCEL, api.TaskIdParams, TaskRow)
+TASK_RETRY: Final = Call(methods.TASK_RETRY, api.TaskIdParams, TaskRow)
+TASK_MESSAGES: Final = Call(methods.TASK_MESSAGES, api.TaskMessagesParams, api.TaskMessagesResult)
+HEALTH: Final = Call(methods.HEALTH, api.Empty, api.HealthSnapshot)
+DAEMON_HEALTH: Final = Call(methods.DAEMON_HEALTH, api.WorkspaceScoped, api.DaemonHealthSnapshot)
+
+# interactive sessions (tmux + worktree)
+SESSION_CREATE: Final = Call(methods.SESSION_CREATE, api.SessionCreateParams, SessionRow)
+SESSION_LIST: Final = Call(methods.SESSION_LIST, api.SessionListParams, api.SessionListResult)
+SESSION_GET: Final = Call(methods.SESSION_GET, api.SessionRef, SessionRow)
+SESSION_SEND: Final = Call(methods.SESSION_SEND, api.SessionSendParams, api.SessionSendResult)
+SESSION_READ: Final = Call(methods.SESSION_READ, api.SessionReadParams, api.SessionReadResult)
+SESSION_IDLE: Final = Call(methods.SESSION_IDLE, api.SessionIdleParams, api.SessionIdleResult)
+SESSION_WAIT_IDLE: Final = Call(
+    methods.SESSION_WAIT_IDLE, api.SessionWaitIdleParams, api.SessionWaitIdleResult
+)
+SESSION_ATTACH_HINT: Final = Call(
+    methods.SESSION_ATTACH_HINT, api.SessionRef, api.SessionAttachHint
+)
+SESSION_ARCHIVE: Final = Call(methods.SESSION_ARCHIVE, api.SessionArchiveParams, SessionRow)
+SESSION_DELETE: Final = Call(
+    methods.SESSION_DELETE, api.SessionDeleteParams, api.SessionDeleteResult
+)
+SESSION_RESUME: Final = Call(methods.SESSION_RESUME, api.SessionResumeParams, SessionRow)
+
+#: every descriptor above, in the order of ``proto.methods``
+ALL: Final[tuple[Call[Any, Any], ...]] = (
+    AUTH_HELLO,
+    PING,
+    WORKSPACE_LIST,
+    WORKSPACE_SUBSCRIBE,
+    WORKSPACE_CREATE,
+    WORKSPACE_USE,
+    DAEMON_SHUTDOWN,
+    ISSUES_LIST,
+    ISSUE_GET,
+    ISSUE_CREATE,
+    ISSUE_UPDATE,
+    AGENTS_LIST,
+    AGENT_GET,
+    AGENT_CREATE,
+    TASKS_LIST,
+    TASK_GET,
+    TASK_TRANSITION,
+    TASK_CANCEL,
+    TASK_RETRY,
+    TASK_MESSAGES,
+    HEALTH,
+    DAEMON_HEALTH,
+    SESSION_CREATE,
+    SESSION_LIST,
+    SESSION_GET,
+    SESSION_SEND,
+    SESSION_READ,
+    SESSION_IDLE,
+    SESSION_WAIT_IDLE,
+    SESSION_ATTACH_HINT,
+    SESSION_ARCHIVE,
+    SESSION_DELETE,
+    SESSION_RESUME,
+)
+
+BY_METHOD: Final[Mapping[str, Call[Any, Any]]] = MappingProxyType({c.method: c for c in ALL})
