@@ -4,7 +4,6 @@ import pytest
 
 from hangar.core.names import (
     validate_agent_name,
-    validate_priority,
     validate_session_name,
     validate_slug,
     validate_title,
@@ -76,17 +75,6 @@ def test_title_is_stripped() -> None:
 def test_title_bad(s: str, why: str) -> None:
     with pytest.raises(ValueError, match=why):
         validate_title(s)
-
-
-@pytest.mark.parametrize("p", [0, 1, 2, 3])
-def test_priority_ok(p: int) -> None:
-    assert validate_priority(p) == p
-
-
-@pytest.mark.parametrize("p", [-1, 4, True, False, "1", 1.0, None])
-def test_priority_bad(p: object) -> None:
-    with pytest.raises(ValueError, match="integer from 0 to 3"):
-        validate_priority(p)  # type: ignore[arg-type]
 
 
 def test_non_strings_are_value_errors() -> None:

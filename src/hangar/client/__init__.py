@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from hangar.client.autostart import ensure_daemon
 from hangar.client.errors import ConnectionLost, DaemonUnreachable, RemoteError, ResultMismatch
 from hangar.client.sync_client import SyncClient
-from hangar.core.lazy import lazy_getattr
+from hangar.core.lazy import lazy_getattr as _lazy_getattr
 
 if TYPE_CHECKING:
     from hangar.client.async_client import AsyncClient
@@ -27,4 +27,4 @@ __all__ = [
 ]
 
 
-__getattr__ = lazy_getattr(__name__, {"AsyncClient": "hangar.client.async_client"})
+__getattr__ = _lazy_getattr(__name__, {"AsyncClient": "hangar.client.async_client"})

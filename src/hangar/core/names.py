@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from hangar.core.vocab import PRIORITY_MAX, PRIORITY_MIN
-
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")
 _AGENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 RESERVED_SESSION_NAMES = frozenset({"new", "list", "delete"})
@@ -64,11 +62,3 @@ def validate_title(s: str) -> str:
                 f"title contains control character {ch!r}; only tabs are allowed (one line)"
             )
     return title
-
-
-def validate_priority(p: int) -> int:
-    if isinstance(p, bool) or not isinstance(p, int) or not PRIORITY_MIN <= p <= PRIORITY_MAX:
-        raise ValueError(
-            f"invalid priority {p!r}: use an integer from {PRIORITY_MIN} to {PRIORITY_MAX}"
-        )
-    return p

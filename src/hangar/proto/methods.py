@@ -3,6 +3,44 @@ each method its params and result type; a test keeps the two in step."""
 
 from __future__ import annotations
 
+__all__ = [
+    "AGENTS_LIST",
+    "AGENT_CREATE",
+    "AGENT_GET",
+    "AUTH_HELLO",
+    "DAEMON_HEALTH",
+    "DAEMON_SHUTDOWN",
+    "EVENT",
+    "HEALTH",
+    "ISSUES_LIST",
+    "ISSUE_CREATE",
+    "ISSUE_GET",
+    "ISSUE_UPDATE",
+    "NOTIFICATIONS",
+    "PING",
+    "SESSION_ARCHIVE",
+    "SESSION_ATTACH_HINT",
+    "SESSION_CREATE",
+    "SESSION_DELETE",
+    "SESSION_GET",
+    "SESSION_IDLE",
+    "SESSION_LIST",
+    "SESSION_READ",
+    "SESSION_RESUME",
+    "SESSION_SEND",
+    "SESSION_WAIT_IDLE",
+    "TASKS_LIST",
+    "TASK_CANCEL",
+    "TASK_GET",
+    "TASK_MESSAGES",
+    "TASK_RETRY",
+    "TASK_TRANSITION",
+    "WORKSPACE_CREATE",
+    "WORKSPACE_LIST",
+    "WORKSPACE_SUBSCRIBE",
+    "WORKSPACE_USE",
+]
+
 # transport
 AUTH_HELLO = "auth/hello"
 PING = "ping"

@@ -11,7 +11,7 @@ from hangar.core import names
 from hangar.daemon.providers import get_provider
 from hangar.daemon.rpc.common import Routes, invalid, not_found, resolve_workspace, routes
 from hangar.daemon.rpc.issues import checked_repo
-from hangar.proto import api, methods
+from hangar.proto import api, calls
 from hangar.proto import jsonrpc as rpc
 from hangar.proto.rows import ActorRow, AgentRow
 from hangar.store import Conflict, Store
@@ -38,9 +38,9 @@ class AgentRoutes:
 
     def routes(self) -> Routes:
         return routes(
-            (methods.AGENTS_LIST, api.WorkspaceScoped, self.list),
-            (methods.AGENT_GET, api.AgentGetParams, self.get),
-            (methods.AGENT_CREATE, api.AgentCreateParams, self.create),
+            (calls.AGENTS_LIST, self.list),
+            (calls.AGENT_GET, self.get),
+            (calls.AGENT_CREATE, self.create),
         )
 
     async def list(self, conn: Connection, p: api.WorkspaceScoped) -> api.AgentsListResult:
@@ -73,14 +73,6 @@ class AgentRoutes:
             raise invalid("the command provider needs --command (the argv to run)")
         if p.command is not None and not p.command:
             raise invalid("--command must not be empty")
-        if not 1 <= p.max_concurrent_tasks <= 64:
-            raise invalid("max_concurrent_tasks must be between 1 and 64")
-        for label, ms in (
-            ("max runtime", p.max_runtime_ms),
-            ("inactivity", p.inactivity_timeout_ms),
-        ):
-            if ms is not None and ms <= 0:
-                raise invalid(f"{label} must be positive")
         exe = p.command[0] if p.command else provider.executable
         if shutil.which(exe, path=self.parent_env.get("PATH", os.defpath)) is None:
             raise invalid(

@@ -15,6 +15,7 @@ from hangar.core.fsm import UnknownState
 from hangar.daemon.lifecycle import Refused
 from hangar.daemon.sessions.errors import INVALID_KINDS, SessionError
 from hangar.proto import jsonrpc as rpc
+from hangar.proto.calls import Call
 from hangar.proto.routes import Handler, RouteTable
 from hangar.proto.rows import WorkspaceRow
 from hangar.store import Conflict, InvalidTransition, InvalidValue, NotFound, Store
@@ -27,7 +28,6 @@ __all__ = [
     "invalid",
     "merged",
     "not_found",
-    "page",
     "resolve_workspace",
     "routes",
     "translating",
@@ -55,15 +55,6 @@ async def resolve_workspace(store: Store, ident: str | None) -> WorkspaceRow:
     if row is None:
         raise not_found("workspace", ident)
     return row
-
-
-def page(limit: int | None, *, default: int, maximum: int) -> int:
-    """Replies must fit a frame (16 MiB): lists are paged, never unbounded."""
-    if limit is None:
-        return default
-    if not 1 <= limit <= maximum:
-        raise invalid(f"limit must be between 1 and {maximum}")
-    return limit
 
 
 def _session_error(exc: SessionError) -> rpc.RpcError:
@@ -95,13 +86,12 @@ def translating(fn: Handler[Connection]) -> Handler[Connection]:
     return wrapper
 
 
-def routes(
-    *entries: tuple[str, type[Any] | None, Callable[[Connection, Any], Awaitable[Any]]],
-) -> Routes:
-    """A noun's table from (method, params struct, handler) triples."""
+def routes(*entries: tuple[Call[Any, Any], Callable[[Connection, Any], Awaitable[Any]]]) -> Routes:
+    """A noun's table from (descriptor, handler) pairs: the method's name and params struct
+    come from ``hangar.proto.calls``, the one description both ends use."""
     table: Routes = RouteTable()
-    for method, params, handler in entries:
-        table.add(method, params, handler)
+    for call, handler in entries:
+        table.add(call.method, call.params, handler)
     return table
 
 

@@ -13,7 +13,7 @@ from hangar import __version__
 from hangar.core.clock import Clock
 from hangar.daemon.rpc.common import Routes, resolve_workspace, routes
 from hangar.daemon.throughput import ThroughputRing
-from hangar.proto import api, methods
+from hangar.proto import api, calls
 from hangar.store import Store
 
 if TYPE_CHECKING:
@@ -52,8 +52,8 @@ class HealthRoutes:
 
     def routes(self) -> Routes:
         return routes(
-            (methods.HEALTH, api.Empty, self.health),
-            (methods.DAEMON_HEALTH, api.WorkspaceScoped, self.daemon_health),
+            (calls.HEALTH, self.health),
+            (calls.DAEMON_HEALTH, self.daemon_health),
         )
 
     async def health(self, conn: Connection, p: api.Empty) -> api.HealthSnapshot:

@@ -9,7 +9,7 @@ from hangar.adapters import git
 from hangar.core import names
 from hangar.daemon.lifecycle import Lifecycle
 from hangar.daemon.rpc.common import Routes, invalid, not_found, resolve_workspace, routes
-from hangar.proto import api, methods
+from hangar.proto import api, calls
 from hangar.proto.rows import IssueRow
 from hangar.store import NotFound, Store
 
@@ -41,10 +41,10 @@ class IssueRoutes:
 
     def routes(self) -> Routes:
         return routes(
-            (methods.ISSUES_LIST, api.IssuesListParams, self.list),
-            (methods.ISSUE_GET, api.IssueGetParams, self.get),
-            (methods.ISSUE_CREATE, api.IssueCreateParams, self.create),
-            (methods.ISSUE_UPDATE, api.IssueUpdateParams, self.update),
+            (calls.ISSUES_LIST, self.list),
+            (calls.ISSUE_GET, self.get),
+            (calls.ISSUE_CREATE, self.create),
+            (calls.ISSUE_UPDATE, self.update),
         )
 
     async def list(self, conn: Connection, p: api.IssuesListParams) -> api.IssuesListResult:
@@ -61,8 +61,7 @@ class IssueRoutes:
 
     async def create(self, conn: Connection, p: api.IssueCreateParams) -> api.IssueCreateResult:
         ws = await resolve_workspace(self.store, p.workspace_id)
-        names.validate_title(p.title)
-        names.validate_priority(p.priority)
+        names.validate_title(p.title)  # priority and state are checked by the params' types
         if p.description is not None:
             if len(p.description.encode()) > MAX_DESCRIPTION_BYTES:
                 raise invalid(
@@ -90,11 +89,8 @@ class IssueRoutes:
         ws = await resolve_workspace(self.store, p.workspace_id)
         fields: dict[str, Any] = {}
         if p.state is not None:
-            if p.state not in ("open", "in_progress", "done", "cancelled"):
-                raise invalid(f"unknown issue state {p.state!r}")
-            fields["state"] = p.state
+            fields["state"] = p.state.value
         if p.priority is not None:
-            names.validate_priority(p.priority)
             fields["priority"] = p.priority
         try:
             return await self.lifecycle.update_issue(ws.id, p.issue_id, **fields)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from hangar.daemon.rpc.common import Routes, resolve_workspace, routes
 from hangar.daemon.sessions.service import SessionService
-from hangar.proto import api, methods
+from hangar.proto import api, calls
 from hangar.proto.rows import SessionRow, WorkspaceRow
 from hangar.store import Store
 
@@ -34,17 +34,17 @@ class SessionRoutes:
 
     def routes(self) -> Routes:
         return routes(
-            (methods.SESSION_CREATE, api.SessionCreateParams, self.create),
-            (methods.SESSION_LIST, api.SessionListParams, self.list),
-            (methods.SESSION_GET, api.SessionRef, self.get),
-            (methods.SESSION_SEND, api.SessionSendParams, self.send),
-            (methods.SESSION_READ, api.SessionReadParams, self.read),
-            (methods.SESSION_IDLE, api.SessionIdleParams, self.idle),
-            (methods.SESSION_WAIT_IDLE, api.SessionWaitIdleParams, self.wait_idle),
-            (methods.SESSION_ATTACH_HINT, api.SessionRef, self.attach_hint),
-            (methods.SESSION_ARCHIVE, api.SessionArchiveParams, self.archive),
-            (methods.SESSION_DELETE, api.SessionDeleteParams, self.delete),
-            (methods.SESSION_RESUME, api.SessionResumeParams, self.resume),
+            (calls.SESSION_CREATE, self.create),
+            (calls.SESSION_LIST, self.list),
+            (calls.SESSION_GET, self.get),
+            (calls.SESSION_SEND, self.send),
+            (calls.SESSION_READ, self.read),
+            (calls.SESSION_IDLE, self.idle),
+            (calls.SESSION_WAIT_IDLE, self.wait_idle),
+            (calls.SESSION_ATTACH_HINT, self.attach_hint),
+            (calls.SESSION_ARCHIVE, self.archive),
+            (calls.SESSION_DELETE, self.delete),
+            (calls.SESSION_RESUME, self.resume),
         )
 
     async def _ws(self, ident: str | None) -> WorkspaceRow:

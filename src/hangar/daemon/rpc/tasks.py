@@ -5,17 +5,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from hangar.core.fsm import TaskStatus, parse_status
 from hangar.daemon.lifecycle import Lifecycle
-from hangar.daemon.rpc.common import Routes, invalid, not_found, page, resolve_workspace, routes
-from hangar.proto import api, methods
+from hangar.daemon.rpc.common import Routes, not_found, resolve_workspace, routes
+from hangar.proto import api, calls
 from hangar.proto.rows import TaskRow, WorkspaceRow
 from hangar.store import Store
 
 if TYPE_CHECKING:
     from hangar.daemon.rpc.server import Connection
 
-__all__ = ["TaskRoutes"]
+__all__ = ["LIST_PAGE", "MESSAGES_PAGE", "TaskRoutes"]
+
+#: replies must fit a frame (16 MiB): lists are paged, never unbounded; the params' types
+#: cap what a caller may ask for
+LIST_PAGE = 1000
+MESSAGES_PAGE = 1000
 
 
 class TaskRoutes:
@@ -25,12 +29,12 @@ class TaskRoutes:
 
     def routes(self) -> Routes:
         return routes(
-            (methods.TASKS_LIST, api.TasksListParams, self.list),
-            (methods.TASK_GET, api.TaskIdParams, self.get),
-            (methods.TASK_MESSAGES, api.TaskMessagesParams, self.messages),
-            (methods.TASK_CANCEL, api.TaskIdParams, self.cancel),
-            (methods.TASK_RETRY, api.TaskIdParams, self.retry),
-            (methods.TASK_TRANSITION, api.TaskTransitionParams, self.transition),
+            (calls.TASKS_LIST, self.list),
+            (calls.TASK_GET, self.get),
+            (calls.TASK_MESSAGES, self.messages),
+            (calls.TASK_CANCEL, self.cancel),
+            (calls.TASK_RETRY, self.retry),
+            (calls.TASK_TRANSITION, self.transition),
         )
 
     async def _task(self, ws: WorkspaceRow, task_id: str) -> TaskRow:
@@ -41,13 +45,9 @@ class TaskRoutes:
 
     async def list(self, conn: Connection, p: api.TasksListParams) -> api.TasksListResult:
         ws = await resolve_workspace(self.store, p.workspace_id)
-        if p.status is not None:
-            try:
-                TaskStatus(p.status)
-            except ValueError:
-                raise invalid(f"unknown task status {p.status!r}") from None
-        limit = page(p.limit, default=1000, maximum=10_000)
-        tasks = await self.store.task_list(ws.id, status=p.status, issue_id=p.issue_id, limit=limit)
+        status = None if p.status is None else p.status.value
+        limit = p.limit or LIST_PAGE
+        tasks = await self.store.task_list(ws.id, status=status, issue_id=p.issue_id, limit=limit)
         return api.TasksListResult(tasks=tasks)
 
     async def get(self, conn: Connection, p: api.TaskIdParams) -> api.TaskDetail:
@@ -60,7 +60,7 @@ class TaskRoutes:
     async def messages(self, conn: Connection, p: api.TaskMessagesParams) -> api.TaskMessagesResult:
         ws = await resolve_workspace(self.store, p.workspace_id)
         task = await self._task(ws, p.task_id)
-        limit = page(p.limit, default=1000, maximum=5000)
+        limit = p.limit or MESSAGES_PAGE
         rows = await self.store.messages_list(ws.id, task.id, after_seq=p.after_seq, limit=limit)
         return api.TaskMessagesResult(messages=rows, status=task.status)
 
@@ -78,7 +78,6 @@ class TaskRoutes:
 
     async def transition(self, conn: Connection, p: api.TaskTransitionParams) -> Any:
         ws = await resolve_workspace(self.store, p.workspace_id)
-        parse_status(p.to_status)  # an unknown token is -32602 before any lookup
         task = await self._task(ws, p.task_id)
         await self.lifecycle.move(ws.id, task, p.to_status)
         return {}

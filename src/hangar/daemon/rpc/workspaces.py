@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from hangar.core import names
 from hangar.daemon.events import EventBus
 from hangar.daemon.rpc.common import Routes, invalid, resolve_workspace, routes
-from hangar.proto import api, methods
+from hangar.proto import api, calls
 from hangar.proto import jsonrpc as rpc
 from hangar.proto.rows import WorkspaceRow
 from hangar.store import Conflict, Store
@@ -28,12 +28,12 @@ class WorkspaceRoutes:
 
     def routes(self) -> Routes:
         return routes(
-            (methods.PING, api.Empty, self.ping),
-            (methods.DAEMON_SHUTDOWN, api.Empty, self.shutdown),
-            (methods.WORKSPACE_LIST, api.Empty, self.list),
-            (methods.WORKSPACE_CREATE, api.WorkspaceCreateParams, self.create),
-            (methods.WORKSPACE_USE, api.WorkspaceUseParams, self.use),
-            (methods.WORKSPACE_SUBSCRIBE, api.WorkspaceScoped, self.subscribe),
+            (calls.PING, self.ping),
+            (calls.DAEMON_SHUTDOWN, self.shutdown),
+            (calls.WORKSPACE_LIST, self.list),
+            (calls.WORKSPACE_CREATE, self.create),
+            (calls.WORKSPACE_USE, self.use),
+            (calls.WORKSPACE_SUBSCRIBE, self.subscribe),
         )
 
     async def ping(self, conn: Connection, p: api.Empty) -> dict[str, Any]:
