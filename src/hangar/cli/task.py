@@ -202,8 +202,10 @@ def cancel(task_id: str, as_json: bool, workspace: str | None) -> None:
     row = request(calls.TASK_CANCEL, _task_params(workspace, task_id))
     if as_json:
         emit_json(row)
-    else:
+    elif row.status == "cancelled":
         click.echo(f"cancelled task {row.id}")
+    else:  # it runs under another daemon, which sees the request and stops it
+        click.echo(f"cancel requested for task {row.id} ({row.status} on another daemon)")
 
 
 @task.command()

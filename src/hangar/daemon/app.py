@@ -134,6 +134,7 @@ class Daemon:
             slots=config.slots,
             log=self.log,
             kill_grace_s=config.kill_grace_s,
+            cancel_requested=store.task_cancel_requested,
         )
 
     def routes(self) -> Routes:
@@ -179,6 +180,7 @@ class Daemon:
                 sweeper.heartbeat_loop(self.store, self.daemon_id, self.log), name="heartbeat"
             ),
             asyncio.create_task(self.sessions.watch(), name="session-watch"),
+            asyncio.create_task(self.dispatcher.watch_cancels(), name="cancel-watch"),
         ]
         self.log.info(
             "daemon started",

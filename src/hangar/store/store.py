@@ -330,6 +330,11 @@ class Store:
         async with self._write() as conn:
             return await tasks.retry(conn, self._ctx, workspace_id, task_id)
 
+    async def task_cancel_requested(self, task_ids: Sequence[str]) -> list[str]:
+        """Of these running or dispatched tasks, the ones with a cancel request."""
+        async with self._read() as conn:
+            return await tasks.cancel_requested(conn, task_ids)
+
     async def task_pin_session(self, task_id: str, session_id: str) -> bool:
         """Daemon-internal: store the session id of a live (dispatched/running) task."""
         async with self._write() as conn:

@@ -558,6 +558,20 @@ async def retry(
     return task_row(inserted.mappings().one())
 
 
+async def cancel_requested(conn: AsyncConnection, task_ids: Sequence[str]) -> list[str]:
+    """Which of these (live) tasks someone asked to cancel: their daemon stops them."""
+    if not task_ids:
+        return []
+    result = await conn.execute(
+        select(_T.c.id).where(
+            _T.c.id.in_(sorted(set(task_ids))),
+            _T.c.cancel_requested_at.is_not(None),
+            _T.c.status.in_(_values(ACTIVE)),
+        )
+    )
+    return [str(i) for i in result.scalars()]
+
+
 async def pin_session(conn: AsyncConnection, task_id: str, session_id: str) -> bool:
     """Record the agent's session id as soon as it is known (a resumable run survives a
     crash). Only a live row takes it: terminal rows are never mutated."""

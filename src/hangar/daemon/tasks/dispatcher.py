@@ -16,9 +16,11 @@ from hangar.daemon.signals import RunSignals
 from hangar.daemon.tasks.runner import KillReason
 from hangar.proto.rows import TaskRow
 
-__all__ = ["SAFETY_POLL_S", "Dispatcher", "Run"]
+__all__ = ["CANCEL_POLL_S", "SAFETY_POLL_S", "Dispatcher", "Run"]
 
 SAFETY_POLL_S = 5.0
+#: how often the runs here are checked for a cancel asked through another daemon
+CANCEL_POLL_S = 1.0
 
 
 class Run(Protocol):
@@ -42,8 +44,10 @@ class Dispatcher:
         slots: int,
         log: Any,
         kill_grace_s: float = 3.0,
+        cancel_requested: Callable[[Sequence[str]], Awaitable[list[str]]] | None = None,
     ) -> None:
         self._claim = claim
+        self._cancel_requested = cancel_requested
         self._runtime_ids = runtime_ids
         self._new_run = new_run
         self._signals = signals
@@ -88,6 +92,28 @@ class Dispatcher:
                 self.log.error("claimed a task that is already running", task_id=task.id)
                 continue
             self._launch(self._new_run(task))
+
+    async def stop_cancelled(self) -> int:
+        """Stop the runs here whose task was asked to be cancelled (through any daemon: a
+        cancel is a mark on the row); each run finalizes itself as cancelled."""
+        if not self.runs or self._cancel_requested is None:
+            return 0
+        asked = await self._cancel_requested(list(self.runs))
+        for task_id in asked:
+            run = self.runs.get(task_id)
+            if run is not None:
+                self.log.info("cancel requested elsewhere; stopping the run", task_id=task_id)
+                run.kill(KillReason.CANCEL)
+        return len(asked)
+
+    async def watch_cancels(self, interval_s: float = CANCEL_POLL_S) -> None:
+        """The floor under cross-host cancels: a cheap look at this daemon's own runs."""
+        while not self._stopping:
+            try:
+                await self.stop_cancelled()
+            except Exception as exc:  # a store hiccup: look again next time
+                self.log.warning("cancel watch failed", error=str(exc))
+            await asyncio.sleep(interval_s)
 
     def _launch(self, run: Run) -> None:
         task_id = run.task.id
