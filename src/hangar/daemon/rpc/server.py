@@ -7,6 +7,7 @@ import contextlib
 import os
 import socket
 import struct
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,9 @@ class Connection:
         self.outbox: asyncio.Queue[bytes | None] = asyncio.Queue(OUTBOX_LIMIT)
         self.authenticated = False
         self.closed = False
+        self.opened_at = time.monotonic()
+        #: when its last frame arrived: the oldest idle connection gives way under pressure
+        self.last_active = self.opened_at
         self.subscription: Subscription | None = None
         self._pump: asyncio.Task[None] | None = None
         #: requests being handled: a connection is not idle while one runs (a 10-minute
@@ -135,8 +139,8 @@ class RpcServer:
             self.log.warning("rejected peer of another uid", peer_uid=uid)
             writer.close()
             return
-        if len(self.connections) >= MAX_CONNECTIONS:
-            self.log.warning("connection limit reached; refusing client")
+        if len(self.connections) >= MAX_CONNECTIONS and not self._make_room():
+            self.log.warning("connection limit reached, every connection busy; refusing client")
             writer.close()
             return
         conn = Connection(self, writer)
@@ -159,6 +163,26 @@ class RpcServer:
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
 
+    def _make_room(self) -> bool:
+        """At the limit, the connection that matters least goes, so a client with the right
+        token always gets in: one still unauthenticated (oldest first), else the longest
+        idle authenticated one, a subscriber last. A connection with a request in flight
+        is never taken. False when every connection is busy."""
+        idle = [c for c in self.connections if not c.in_flight and not c.closed]
+        if not idle:
+            return False
+        victim = min(
+            idle, key=lambda c: (c.authenticated, c.subscription is not None, c.last_active)
+        )
+        self.log.warning(
+            "connection limit reached; closing the least needed connection",
+            authenticated=victim.authenticated,
+            idle_s=round(time.monotonic() - victim.last_active, 1),
+        )
+        self.connections.discard(victim)
+        victim.writer.close()  # its reader sees the end and its handler cleans up
+        return True
+
     async def _serve(self, conn: Connection, reader: asyncio.StreamReader) -> None:
         while True:
             try:
@@ -174,12 +198,20 @@ class RpcServer:
                 return
             if body is None:
                 return
+            conn.last_active = time.monotonic()
             try:
                 msg = jsonrpc.decode_message(body)
             except jsonrpc.RpcError as exc:
                 conn.send(jsonrpc.encode_error(None, exc.code, exc.message))
+                if not conn.authenticated:
+                    return  # the first frame must be auth/hello, nothing else
                 continue
             if not isinstance(msg, jsonrpc.Request | jsonrpc.Notification):
+                if not conn.authenticated:
+                    conn.send(
+                        jsonrpc.encode_error(None, jsonrpc.UNAUTHORIZED, "auth/hello required")
+                    )
+                    return
                 continue  # clients do not send responses; ignore them
             if not conn.authenticated:
                 if not self._authenticate(conn, msg):
@@ -200,8 +232,10 @@ class RpcServer:
         read = asyncio.ensure_future(read_frame(reader))
         try:
             while True:
-                if not conn.authenticated:
-                    timeout = AUTH_FIRST_FRAME_TIMEOUT_S
+                if not conn.authenticated:  # one deadline from connect, however it trickles
+                    timeout = conn.opened_at + AUTH_FIRST_FRAME_TIMEOUT_S - time.monotonic()
+                    if timeout <= 0:
+                        raise TimeoutError
                 elif conn.subscription is not None:
                     timeout = SUBSCRIBED_IDLE_TIMEOUT_S
                 else:
