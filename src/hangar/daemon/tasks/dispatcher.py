@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from hangar.daemon.signals import RunSignals
-from hangar.daemon.tasks.runner import KillReason
+from hangar.daemon.tasks.supervision import KillReason
 from hangar.proto.rows import TaskRow
 
 __all__ = ["CANCEL_POLL_S", "SAFETY_POLL_S", "Dispatcher", "Run"]

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,32 +23,17 @@ from hangar.daemon.lifecycle import Lifecycle
 from hangar.daemon.providers import AgentConfig, Outcome, get_provider
 from hangar.daemon.tasks.meta import write_meta
 from hangar.daemon.tasks.rowcache import RowCache
+from hangar.daemon.tasks.supervision import KillReason, Limits, Streams, Supervision
 from hangar.daemon.tasks.transcript import TranscriptSink
 from hangar.proto.events import TaskProgress
 from hangar.proto.rows import AgentRow, IssueRow, TaskRow, TaskUsageRow
 from hangar.store import Store
 
-STDERR_TAIL_CHARS = 4000
 CONTENT_TAIL_CHARS = 8000
-
-
-class KillReason(enum.Enum):
-    CANCEL = "cancel"
-    INACTIVITY = "inactivity"
-    MAX_RUNTIME = "max_runtime"
-    SHUTDOWN = "shutdown"
 
 
 class ProvisionError(RuntimeError):
     """The task could not be set up (bad repo, missing CLI); it fails with spawn_error."""
-
-
-@dataclass
-class _Streams:
-    last_output: float = field(default_factory=time.monotonic)
-    stderr_tail: str = ""
-    stdout_tail: str = ""
-    tool_calls: int = 0
 
 
 def build_prompt(agent: AgentRow, issue: IssueRow | None) -> str:
@@ -219,121 +202,46 @@ class TaskRunner:
         task_root: Path,
     ) -> None:
         task, deps = self.task, self.deps
-        streams = _Streams()
         self._inactivity_ms = agent.inactivity_timeout_ms or self.settings.default_inactivity_ms
+        max_runtime_ms = agent.max_runtime_ms or self.settings.default_max_runtime_ms
         sink = TranscriptSink(
             task.id,
             deps.store.messages_append,
             lambda ev: deps.events.publish(task.workspace_id, ev),
             self.log,
         )
-        started = time.monotonic()
-        inactivity = self._inactivity_ms / 1000
-        max_runtime = (agent.max_runtime_ms or self.settings.default_max_runtime_ms) / 1000
-        raw_log = open(task_root / "logs" / f"{agent.provider}.jsonl", "ab")  # noqa: SIM115
 
-        async def feed_stdin() -> None:
-            assert proc.stdin is not None
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                proc.stdin.write(stdin_data or b"")
-                await proc.stdin.drain()
-                proc.stdin.close()
+        async def on_tool_call(count: int, elapsed_ms: int) -> None:
+            progress = TaskProgress(task_id=task.id, tool_calls=count, elapsed_ms=elapsed_ms)
+            await deps.events.publish(task.workspace_id, progress)
 
-        async def on_line(text: str) -> None:
-            for msg in parser.feed(text):
-                sink.add(str(msg.kind), msg.body)
-                if str(msg.kind) == "tool_call":
-                    streams.tool_calls += 1
-                    elapsed = int((time.monotonic() - started) * 1000)
-                    await deps.events.publish(
-                        task.workspace_id,
-                        TaskProgress(
-                            task_id=task.id, tool_calls=streams.tool_calls, elapsed_ms=elapsed
-                        ),
-                    )
+        async def on_session(session_id: str) -> None:
+            self._pinned_session = session_id  # a resumable run survives a crash
+            await deps.store.task_pin_session(task.id, session_id)
 
-        async def read_stdout() -> None:
-            assert proc.stdout is not None
-            while True:
-                try:
-                    line = await proc.stdout.readline()
-                except ValueError:  # over the 16 MiB line limit: asyncio dropped it already
-                    continue
-                if not line:
-                    return
-                streams.last_output = time.monotonic()
-                raw_log.write(line)  # persisted before parsing: a crash still leaves it
-                text = line.decode("utf-8", errors="replace").rstrip("\r\n")
-                streams.stdout_tail = clip_tail(streams.stdout_tail + text + "\n", 64_000)
-                try:  # one bad line or a store hiccup must not stop the draining
-                    await on_line(text)
-                    sid = parser.session_id
-                    if sid and sid != self._pinned_session:
-                        self._pinned_session = sid
-                        await deps.store.task_pin_session(task.id, sid)
-                except Exception as exc:
-                    self.log.warning("transcript line not processed", error=str(exc))
-
-        async def read_stderr() -> None:
-            assert proc.stderr is not None
-            while True:
-                chunk = await proc.stderr.read(65536)
-                if not chunk:
-                    return
-                streams.last_output = time.monotonic()
-                text = chunk.decode("utf-8", errors="replace")
-                streams.stderr_tail = clip_tail(streams.stderr_tail + text, STDERR_TAIL_CHARS)
-
-        async def watchdog() -> None:
-            while True:
-                now = time.monotonic()
-                idle_left = streams.last_output + inactivity - now
-                run_left = started + max_runtime - now
-                if run_left <= 0:
-                    self.kill(KillReason.MAX_RUNTIME)
-                    return
-                if idle_left <= 0:
-                    self.kill(KillReason.INACTIVITY)
-                    return
-                await asyncio.sleep(min(idle_left, run_left, 1.0))
-
-        io = [asyncio.create_task(read_stdout()), asyncio.create_task(read_stderr())]
-        if proc.stdin is not None:
-            io.append(asyncio.create_task(feed_stdin()))
-        dog = asyncio.create_task(watchdog())
-        # the leader's own exit, not the end of its pipes: a background child it left
-        # behind may hold them open indefinitely
-        exited = asyncio.create_task(process.wait_leader_exit(proc))
-        killed = asyncio.create_task(self._killed.wait())
-        try:
-            await asyncio.wait({exited, killed}, return_when=asyncio.FIRST_COMPLETED)
-            dog.cancel()
-            kill_reason = self._kill_reason if not exited.done() else None
-            if kill_reason is not None:
-                await process.terminate_group(proc, grace_s=self.settings.kill_grace_s)
-            else:
-                process.kill_group(proc.pid)  # reap whatever the leader left in its group
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(proc.wait(), 10.0)
-            with contextlib.suppress(TimeoutError):  # pipes end once their holders are gone
-                await asyncio.wait_for(asyncio.gather(*io, return_exceptions=True), 5.0)
-        finally:
-            for t in (*io, dog, killed, exited):
-                t.cancel()
-            try:
-                await sink.close()
-            finally:
-                raw_log.close()
-        exit_code = proc.returncode if proc.returncode is not None else -1
-        if kill_reason is not None:
-            self._kill_reason = kill_reason
-            await self._finalize_killed(exit_code, streams)
+        watch = Supervision(
+            proc,
+            parser,
+            sink,
+            raw_log=task_root / "logs" / f"{agent.provider}.jsonl",
+            stdin_data=stdin_data,
+            limits=Limits(
+                inactivity_s=self._inactivity_ms / 1000,
+                max_runtime_s=max_runtime_ms / 1000,
+                kill_grace_s=self.settings.kill_grace_s,
+            ),
+            on_tool_call=on_tool_call,
+            on_session=on_session,
+            log=self.log,
+        )
+        if not await watch.run(self._killed, self.kill):
+            await self._finalize_killed(watch.exit_code, watch.streams)
             return
-        outcome: Outcome = parser.finish(exit_code, streams.stderr_tail)
-        await self._finalize_outcome(outcome, streams)
+        outcome: Outcome = parser.finish(watch.exit_code, watch.streams.stderr_tail)
+        await self._finalize_outcome(outcome, watch.streams)
 
     # -- finalize ------------------------------------------------------------------------
-    async def _finalize_outcome(self, outcome: Outcome, streams: _Streams) -> None:
+    async def _finalize_outcome(self, outcome: Outcome, streams: Streams) -> None:
         store, task = self.deps.store, self.task
         if outcome.usage:
             rows = [
@@ -367,7 +275,7 @@ class TaskRunner:
             await self._note_error(outcome.error)
         await self.lifecycle.fail(task, reason, result=result, session_id=outcome.session_id)
 
-    async def _finalize_killed(self, exit_code: int | None, streams: _Streams | None) -> None:
+    async def _finalize_killed(self, exit_code: int | None, streams: Streams | None) -> None:
         reason = self._kill_reason
         if reason is KillReason.CANCEL:
             await self.lifecycle.finish_cancelled(self.task)
