@@ -9,11 +9,11 @@ from hangar.store.errors import (
     StoreError,
     UnsupportedDatabaseURL,
 )
+from hangar.store.finalize import TaskChange
 from hangar.store.issues import UNSET, Unset
 from hangar.store.migrate import migrate
 from hangar.store.store import Store
 from hangar.store.sweeper import RecoveryReport, SweepReport
-from hangar.store.tasks import TaskChange
 
 __all__ = [
     "UNSET",

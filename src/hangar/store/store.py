@@ -31,6 +31,7 @@ from hangar.proto.rows import (
 )
 from hangar.store import (
     agents,
+    finalize,
     issues,
     runtimes,
     sessions,
@@ -42,11 +43,11 @@ from hangar.store import (
 )
 from hangar.store.context import StoreContext
 from hangar.store.engine import WRITE_OPTION, Dialect, create_engine, dialect_of
+from hangar.store.finalize import TaskChange
 from hangar.store.issues import UNSET, Unset
 from hangar.store.migrate import current_revision, head_revision
 from hangar.store.migrate import migrate as run_migrations
 from hangar.store.sweeper import RecoveryReport, SweepReport
-from hangar.store.tasks import TaskChange
 from hangar.store.writelock import lock_key, writer_lock
 
 #: how long the default workspace is taken as read (see ``Store.workspace_default``)
@@ -287,13 +288,13 @@ class Store:
 
     async def task_start(self, task_id: str, *, work_dir: str | None) -> TaskChange:
         async with self._write() as conn:
-            return await tasks.start(conn, self._ctx, task_id, work_dir=work_dir)
+            return await finalize.start(conn, self._ctx, task_id, work_dir=work_dir)
 
     async def task_complete(
         self, task_id: str, *, result: Mapping[str, Any] | None, session_id: str | None
     ) -> TaskChange:
         async with self._write() as conn:
-            return await tasks.complete(
+            return await finalize.complete(
                 conn, self._ctx, task_id, result=result, session_id=session_id
             )
 
@@ -306,29 +307,31 @@ class Store:
         session_id: str | None = None,
     ) -> TaskChange:
         async with self._write() as conn:
-            return await tasks.fail(
+            return await finalize.fail(
                 conn, self._ctx, task_id, reason=reason, result=result, session_id=session_id
             )
 
     async def task_cancel(self, workspace_id: str | None, task_id: str) -> TaskChange:
         """→ cancelled at once, from any legal source: for the daemon that stopped the run."""
         async with self._write() as conn:
-            return await tasks.cancel(conn, self._ctx, workspace_id, task_id)
+            return await finalize.cancel(conn, self._ctx, workspace_id, task_id)
 
     async def task_request_cancel(self, workspace_id: str, task_id: str) -> TaskChange:
         """A person's cancel: queued → cancelled; dispatched/running → marked for its daemon."""
         async with self._write() as conn:
-            return await tasks.request_cancel(conn, self._ctx, workspace_id, task_id)
+            return await finalize.request_cancel(conn, self._ctx, workspace_id, task_id)
 
     async def task_transition(self, workspace_id: str, task_id: str, to_status: str) -> TaskChange:
         """Any edge of the FSM table by name (a ``TaskStatus`` is a str too); an unknown
         token raises ``hangar.core.fsm.UnknownState``."""
         async with self._write() as conn:
-            return await tasks.transition_by_hand(conn, self._ctx, workspace_id, task_id, to_status)
+            return await finalize.transition_by_hand(
+                conn, self._ctx, workspace_id, task_id, to_status
+            )
 
     async def task_retry(self, workspace_id: str, task_id: str) -> TaskRow:
         async with self._write() as conn:
-            return await tasks.retry(conn, self._ctx, workspace_id, task_id)
+            return await finalize.retry(conn, self._ctx, workspace_id, task_id)
 
     async def task_cancel_requested(self, task_ids: Sequence[str]) -> list[str]:
         """Of these running or dispatched tasks, the ones with a cancel request."""

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hangar.core.failures import FailureReason
 from hangar.core.fsm import TaskStatus
 from hangar.proto.rows import IssueRow, TaskRow
-from hangar.store import tasks
+from hangar.store import finalize, tasks
 from hangar.store.context import StoreContext
 from hangar.store.convert import task_row
 from hangar.store.schema import agent_runtime, agent_task_queue
@@ -158,7 +158,7 @@ async def sweep(
     )
 
     failed = queued + dispatched_dead + running
-    children, moved = await tasks.after_fail(conn, ctx, failed, FailureReason.TIMEOUT)
+    children, moved = await finalize.after_fail(conn, ctx, failed, FailureReason.TIMEOUT)
     return SweepReport(
         queued_timed_out=[task_row(r) for r in queued],
         dispatched_requeued=[task_row(r) for r in requeued],
@@ -179,7 +179,7 @@ async def _cancel_requested(
     rows = []
     for source in (_D, _R):
         rows += await _move(conn, source, _C, asked, values, batch)
-    return rows, await tasks.settle(conn, ctx, _C, rows)
+    return rows, await finalize.settle(conn, ctx, _C, rows)
 
 
 async def recover(
@@ -198,7 +198,7 @@ async def recover(
         "finished_at": ctx.now(),
     }
     failed = await _move(conn, _R, _F, mine, values, None)
-    children, moved = await tasks.after_fail(conn, ctx, failed, FailureReason.RUNTIME_RECOVERY)
+    children, moved = await finalize.after_fail(conn, ctx, failed, FailureReason.RUNTIME_RECOVERY)
     return RecoveryReport(
         requeued=[task_row(r) for r in requeued],
         failed=[task_row(r) for r in failed],
