@@ -253,3 +253,17 @@ def test_kill_9_then_restart_recovers_and_reaps_orphans(hangar: Hangar) -> None:
     retry = next(r for r in rows if r["parent_task_id"] == task_id)
     assert retry["attempt"] == 2
     hangar.run("task", "cancel", retry["id"])
+
+
+def test_a_task_is_retried_once_and_the_cap_is_explained(hangar: Hangar) -> None:
+    hangar.json("agent", "create", "--name", "no", "--provider", "command", "--command", "false")
+    first = hangar.assign("no")["task"]["id"]
+    assert hangar.wait_done(first)["status"] == "failed"  # agent_error: no automatic retry
+    second = hangar.json("task", "retry", first)
+    assert hangar.wait_done(second["id"])["status"] == "failed"
+    again = hangar.run("task", "retry", first, ok=False)
+    assert again.code == 1 and f"already retried as {second['id']}" in again.err, again.err
+    third = hangar.json("task", "retry", second["id"])
+    assert third["attempt"] == 3
+    shown = hangar.run("task", "show", third["id"]).out
+    assert "3 (retried by hand; automatic retries stop at 2)" in shown, shown

@@ -6,7 +6,7 @@ import pytest
 
 from hangar.core.failures import FailureReason
 from hangar.core.fsm import FinalizeKind
-from hangar.store import Conflict, InvalidTransition
+from hangar.store import AlreadyRetried, Conflict, InvalidTransition
 
 from .conftest import World, advance
 
@@ -115,3 +115,17 @@ async def test_manual_retry_refusals(world: World) -> None:
     with pytest.raises(Conflict):
         await s.task_retry(ws, task_id)
     assert len(await s.task_list(ws)) == 2
+
+
+async def test_a_task_is_retried_once_then_its_retry_is(world: World) -> None:
+    s, ws = world.store, world.ws.id
+    _, task_id = await _running_issue_task(world)
+    await s.task_fail(task_id, reason=FailureReason.AGENT_ERROR)
+    child = await s.task_retry(ws, task_id)
+    with pytest.raises(Conflict, match="pending"):  # the retry is still to run
+        await s.task_retry(ws, task_id)
+    await s.task_cancel(ws, child.id)
+    with pytest.raises(AlreadyRetried, match=f"already retried as {child.id}"):
+        await s.task_retry(ws, task_id)  # ended, but it has its retry: no second attempt 2
+    assert [t.attempt for t in await s.task_list(ws)] == [2, 1]
+    assert (await s.task_retry(ws, child.id)).attempt == 3

@@ -114,7 +114,7 @@ def show(task_id: str, as_json: bool, workspace: str | None) -> None:
             ("id", t.id),
             ("status", status(t.status)),
             ("failure", t.failure_reason),
-            ("attempt", f"{t.attempt} of {t.max_attempts}"),
+            ("attempt", _attempt(t)),
             ("parent", t.parent_task_id),
             ("issue", t.issue_id),
             ("agent", t.agent_id),
@@ -228,3 +228,10 @@ def wait_for(d: Daemon, workspace: str | None, task_id: str, timeout_s: float) -
             return t
         time.sleep(0.1)
     raise CliError(f"task {task_id} did not finish within {timeout_s:.0f}s")
+
+
+def _attempt(t: TaskRow) -> str:
+    """``max_attempts`` caps automatic retries; a retry by hand may go past it."""
+    if t.attempt <= t.max_attempts:
+        return f"{t.attempt} of {t.max_attempts}"
+    return f"{t.attempt} (retried by hand; automatic retries stop at {t.max_attempts})"

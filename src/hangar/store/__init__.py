@@ -2,6 +2,7 @@
 
 from hangar.store.engine import create_engine
 from hangar.store.errors import (
+    AlreadyRetried,
     Conflict,
     InvalidTransition,
     InvalidValue,
@@ -17,6 +18,7 @@ from hangar.store.sweeper import RecoveryReport, SweepReport
 
 __all__ = [
     "UNSET",
+    "AlreadyRetried",
     "Conflict",
     "InvalidTransition",
     "InvalidValue",

@@ -38,6 +38,15 @@ class Conflict(StoreError):
         self.message = message
 
 
+class AlreadyRetried(Conflict):
+    """A task has a retry already: retrying it again would fork a second attempt."""
+
+    def __init__(self, task_id: str, child_id: str) -> None:
+        super().__init__(f"task {task_id} was already retried as {child_id}; retry that one")
+        self.task_id = task_id
+        self.child_id = child_id
+
+
 class InvalidTransition(StoreError):
     """A by-hand lifecycle operation the FSM refuses; ``outcome`` says what was found."""
 

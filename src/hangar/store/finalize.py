@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hangar.core.failures import FailureReason, should_retry
 from hangar.core.fsm import (
     ACTIVE,
+    PENDING,
     FinalizeKind,
     FinalizeOutcome,
     TaskStatus,
@@ -31,7 +32,7 @@ from hangar.proto.rows import IssueRow, TaskRow
 from hangar.store.context import StoreContext
 from hangar.store.convert import dump_json, issue_row, task_row
 from hangar.store.dml import upsert
-from hangar.store.errors import Conflict, InvalidTransition, NotFound
+from hangar.store.errors import AlreadyRetried, Conflict, InvalidTransition, NotFound
 from hangar.store.schema import agent_task_queue, autopilot_run, issue
 from hangar.store.tasks import transition, values_of
 
@@ -178,7 +179,7 @@ async def settle(
     return moved
 
 
-def _childvalues_of(ctx: StoreContext, parent: RowMapping) -> dict[str, Any]:
+def _child_values(ctx: StoreContext, parent: RowMapping) -> dict[str, Any]:
     now = ctx.now()
     return {
         "id": ctx.new_id(now),
@@ -212,7 +213,7 @@ async def after_fail(
     settled: list[RowMapping] = []
     for row in rows:
         if should_retry(reason, row["attempt"], row["max_attempts"]):
-            stmt = upsert(conn, _T).values(_childvalues_of(ctx, row)).on_conflict_do_nothing()
+            stmt = upsert(conn, _T).values(_child_values(ctx, row)).on_conflict_do_nothing()
             child = (await conn.execute(stmt.returning(*_T.c))).mappings().first()
             if child is not None:
                 children.append(task_row(child))
@@ -377,9 +378,25 @@ async def retry(
     found = TaskStatus(parent["status"])
     if found not in (_F, _C):
         raise InvalidTransition(resolve_noop(found, _Q))
+    # one retry per task: a second would fork two attempts of the same number
+    child = (
+        await conn.execute(
+            select(_T.c.id, _T.c.status)
+            .where(_T.c.parent_task_id == task_id)
+            .order_by(_T.c.created_at.desc(), _T.c.id.desc())
+            .limit(1)
+        )
+    ).first()
+    if child is not None:
+        if TaskStatus(child.status) in PENDING:
+            raise Conflict(
+                f"a pending task already exists for issue {parent['issue_id']} and agent "
+                f"{parent['agent_id']}: its retry {child.id} is {child.status}"
+            )
+        raise AlreadyRetried(task_id, child.id)
     try:
         inserted = await conn.execute(
-            _T.insert().values(_childvalues_of(ctx, parent)).returning(*_T.c)
+            _T.insert().values(_child_values(ctx, parent)).returning(*_T.c)
         )
     except IntegrityError as exc:
         raise Conflict(
