@@ -75,7 +75,12 @@ async def server(tmp_path: Path) -> AsyncIterator[RpcServer]:
     async def ping(conn: Any, params: Any) -> dict[str, Any]:
         return {}
 
+    async def slow(conn: Any, params: Any) -> dict[str, Any]:
+        await asyncio.sleep(0.3)  # still working when the client's EOF arrives
+        return {"slow": True}
+
     routes.add("ping", None, ping)
+    routes.add("slow", None, slow)
     srv = RpcServer(tmp_path / "s.sock", routes, lambda t: t == TOKEN, _Log())
     await srv.start()
     yield srv
@@ -146,3 +151,28 @@ async def _until(predicate: Any, timeout: float = 10.0) -> None:
     while not predicate():
         assert loop.time() < deadline, "condition not met"
         await asyncio.sleep(0.01)
+
+
+async def test_deep_nesting_and_scalar_params_get_proper_answers(server: RpcServer) -> None:
+    c = await Client.open(server.socket_path)
+    assert await c.hello()
+    deep = b'{"jsonrpc":"2.0","id":3,"method":"ping","params":' + b"[" * 5000 + b"]" * 5000 + b"}"
+    c.writer.write(encode_frame(deep))
+    answer = await c.read()
+    assert answer is not None and answer["error"]["code"] == -32700
+    assert "nested too deeply" in answer["error"]["message"]
+    await c.send({"jsonrpc": "2.0", "id": 7, "method": "ping", "params": 3})
+    answer = await c.read()
+    assert answer is not None and (answer["id"], answer["error"]["code"]) == (7, -32600)
+    assert (await c.ping())["result"] == {}  # type: ignore[index]  # the connection lives on
+    c.close()
+
+
+async def test_a_request_then_a_half_close_is_still_answered(server: RpcServer) -> None:
+    c = await Client.open(server.socket_path)
+    assert await c.hello()
+    await c.send({"jsonrpc": "2.0", "id": 9, "method": "slow", "params": {}})
+    c.writer.write_eof()  # done sending, still reading
+    assert await c.read() == {"jsonrpc": "2.0", "id": 9, "result": {"slow": True}}
+    assert await c.closed_by_server()
+    c.close()

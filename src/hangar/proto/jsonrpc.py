@@ -75,11 +75,15 @@ class RpcError(Exception):
     ``data`` is omitted from the wire when it is ``None``.
     """
 
-    def __init__(self, code: int, message: str, data: Any = None) -> None:
+    def __init__(
+        self, code: int, message: str, data: Any = None, *, request_id: RequestId | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.data = data
+        #: the id of the request the error answers, when it could be read from the message
+        self.request_id = request_id
 
     def __repr__(self) -> str:
         extra = "" if self.data is None else f", data={self.data!r}"
@@ -210,6 +214,8 @@ def decode_message(body: bytes) -> Message:
         raise _invalid(body, exc) from None
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise RpcError(PARSE_ERROR, f"parse error: {exc}") from None
+    except RecursionError:
+        raise RpcError(PARSE_ERROR, "parse error: JSON nested too deeply") from None
 
     if env.jsonrpc != _JSONRPC:
         if env.jsonrpc is msgspec.UNSET:
@@ -250,6 +256,11 @@ def _invalid(body: bytes, exc: msgspec.ValidationError) -> RpcError:
         value = _any_decoder.decode(body)
     except (msgspec.DecodeError, UnicodeDecodeError) as parse_exc:
         return RpcError(PARSE_ERROR, f"parse error: {parse_exc}")
+    except RecursionError:
+        return RpcError(PARSE_ERROR, "parse error: JSON nested too deeply")
     if isinstance(value, list):
         return RpcError(INVALID_REQUEST, "invalid request: batches are not supported")
-    return RpcError(INVALID_REQUEST, f"invalid request: {exc}")
+    found = value.get("id") if isinstance(value, dict) else None
+    # answer under the caller's id when it is a usable one, so it can match the error
+    request_id = found if isinstance(found, int | str) and not isinstance(found, bool) else None
+    return RpcError(INVALID_REQUEST, f"invalid request: {exc}", request_id=request_id)

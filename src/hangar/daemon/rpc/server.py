@@ -23,6 +23,8 @@ SUBSCRIBED_IDLE_TIMEOUT_S = (
     float(os.environ.get("AINB_HANGAR_RPC_SUBSCRIBED_IDLE_MS", str(24 * 3600 * 1000))) / 1000
 )
 MAX_CONNECTIONS = 256
+#: how long requests in flight may still finish after their client stopped sending
+HALF_CLOSE_GRACE_S = 30.0
 OUTBOX_LIMIT = 10_000
 
 
@@ -163,6 +165,13 @@ class RpcServer:
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
 
+    async def _finish_in_flight(self, conn: Connection) -> None:
+        """A client may half-close after its last request (``nc -U``, a script): its answers
+        still go out. A peer that closed altogether is not waited for longer than
+        ``HALF_CLOSE_GRACE_S``: what is still running then is cancelled."""
+        if conn.in_flight:
+            await asyncio.wait(set(conn.in_flight), timeout=HALF_CLOSE_GRACE_S)
+
     def _make_room(self) -> bool:
         """At the limit, the connection that matters least goes, so a client with the right
         token always gets in: one still unauthenticated (oldest first), else the longest
@@ -196,13 +205,14 @@ class RpcServer:
                 self.log.warning("bad frame", error=str(exc))
                 conn.send(jsonrpc.encode_error(None, jsonrpc.PARSE_ERROR, f"bad frame: {exc}"))
                 return
-            if body is None:
+            if body is None:  # the client is done sending: answer what it asked, then close
+                await self._finish_in_flight(conn)
                 return
             conn.last_active = time.monotonic()
             try:
                 msg = jsonrpc.decode_message(body)
             except jsonrpc.RpcError as exc:
-                conn.send(jsonrpc.encode_error(None, exc.code, exc.message))
+                conn.send(jsonrpc.encode_error(exc.request_id, exc.code, exc.message))
                 if not conn.authenticated:
                     return  # the first frame must be auth/hello, nothing else
                 continue
