@@ -25,8 +25,11 @@ from hangar.proto.rows import (
 
 __all__ = [
     "MAX_CONCURRENT_TASKS_LIMIT",
+    "MAX_DURATION_MS",
+    "MAX_INT64",
     "MAX_SESSIONS_LIMIT",
     "MESSAGES_PAGE_MAX",
+    "PATH_MAX",
     "READ_MAX_LINES",
     "SESSION_PREFIX_PATTERN",
     "TASKS_PAGE_MAX",
@@ -39,6 +42,7 @@ __all__ = [
     "ConcurrentTasks",
     "DaemonHealthSnapshot",
     "Empty",
+    "FsPath",
     "HealthSnapshot",
     "HistoryLine",
     "IdleThresholdMs",
@@ -124,10 +128,17 @@ TASKS_PAGE_MAX = 10_000
 MESSAGES_PAGE_MAX = 5_000
 TasksPage = Annotated[int, msgspec.Meta(ge=1, le=TASKS_PAGE_MAX)]
 MessagesPage = Annotated[int, msgspec.Meta(ge=1, le=MESSAGES_PAGE_MAX)]
-Seq = Annotated[int, msgspec.Meta(ge=0)]
+#: what the database's BIGINT holds: a cursor past it is a caller's mistake, said as such
+MAX_INT64 = 2**63 - 1
+Seq = Annotated[int, msgspec.Meta(ge=0, le=MAX_INT64)]
 MAX_CONCURRENT_TASKS_LIMIT = 64
 ConcurrentTasks = Annotated[int, msgspec.Meta(ge=1, le=MAX_CONCURRENT_TASKS_LIMIT)]
-PositiveMs = Annotated[int, msgspec.Meta(gt=0)]
+#: a watchdog longer than thirty days is a typo, not a plan
+MAX_DURATION_MS = 30 * 24 * 3600 * 1000
+PositiveMs = Annotated[int, msgspec.Meta(gt=0, le=MAX_DURATION_MS)]
+#: the longest path the OS takes (PATH_MAX)
+PATH_MAX = 4096
+FsPath = Annotated[str, msgspec.Meta(max_length=PATH_MAX)]
 
 
 class WorkspaceScoped(Params, kw_only=True):
@@ -173,7 +184,7 @@ class IssueCreateParams(WorkspaceScoped, kw_only=True):
     title: str
     description: str | None = None
     priority: Priority = 0
-    repo_path: str | None = None
+    repo_path: FsPath | None = None
     assign: str | None = None  # agent name or id
 
 
@@ -195,7 +206,7 @@ class AgentCreateParams(WorkspaceScoped, kw_only=True):
     model: str | None = None
     instructions: str = ""
     max_concurrent_tasks: ConcurrentTasks = 1
-    repo_path: str | None = None
+    repo_path: FsPath | None = None
     max_runtime_ms: PositiveMs | None = None
     inactivity_timeout_ms: PositiveMs | None = None
 
@@ -288,7 +299,7 @@ WaitTimeoutMs = Annotated[int, msgspec.Meta(ge=0, le=86_400_000)]
 PollIntervalMs = Annotated[int, msgspec.Meta(ge=10, le=60_000)]
 READ_MAX_LINES = 2000
 ReadLines = Annotated[int, msgspec.Meta(ge=1, le=READ_MAX_LINES)]
-HistoryLine = Annotated[int, msgspec.Meta(ge=0)]
+HistoryLine = Annotated[int, msgspec.Meta(ge=0, le=MAX_INT64)]
 AgentArg = Annotated[str, msgspec.Meta(min_length=1)]
 
 
@@ -300,13 +311,13 @@ class SessionRef(WorkspaceScoped, kw_only=True):
 class SessionCreateParams(WorkspaceScoped, kw_only=True):
     name: str
     #: absolute path inside a git repository (the client resolves its default)
-    repo_path: str
+    repo_path: FsPath
     branch: str | None = None
     base_branch: str | None = None
     meta: dict[str, str] | None = None
     #: sent once the agent is ready
     prompt: str | None = None
-    worktree_root: str | None = None
+    worktree_root: FsPath | None = None
     #: agent argv; default ["claude"] (also when empty)
     command: list[AgentArg] | None = None
     session_prefix: SessionPrefix | None = None
@@ -317,7 +328,7 @@ class SessionCreateParams(WorkspaceScoped, kw_only=True):
 class SessionListParams(WorkspaceScoped, kw_only=True):
     include_archived: bool = False
     #: only sessions of this repository (any path inside it)
-    repo_path: str | None = None
+    repo_path: FsPath | None = None
     #: none | any | all — block until any/all active sessions are idle (or timeout_ms passes)
     wait_for_idle: Literal["none", "any", "all"] = "none"
     timeout_ms: WaitTimeoutMs = 600_000

@@ -19,7 +19,11 @@ from hangar.store import Conflict, Store
 if TYPE_CHECKING:
     from hangar.daemon.rpc.server import Connection
 
-__all__ = ["AgentRoutes"]
+__all__ = ["MAX_INSTRUCTIONS_BYTES", "AgentRoutes"]
+
+#: instructions go into every prompt, next to a description of up to 100 KiB, and one argv
+#: string may hold 128 KiB on Linux
+MAX_INSTRUCTIONS_BYTES = 24 * 1024
 
 
 class AgentRoutes:
@@ -73,6 +77,13 @@ class AgentRoutes:
             raise invalid("the command provider needs --command (the argv to run)")
         if p.command is not None and not p.command:
             raise invalid("--command must not be empty")
+        if len(p.instructions.encode()) > MAX_INSTRUCTIONS_BYTES:
+            raise invalid(
+                f"instructions are over {MAX_INSTRUCTIONS_BYTES // 1024} KiB: they travel with "
+                "every prompt; put long material in a file in the repository and point to it"
+            )
+        if "\x00" in p.instructions:
+            raise invalid("instructions contain a NUL byte")
         exe = p.command[0] if p.command else provider.executable
         if shutil.which(exe, path=self.parent_env.get("PATH", os.defpath)) is None:
             raise invalid(
