@@ -657,14 +657,6 @@ async def test_workspace_use_changes_the_default(hangar: InProcessDaemon) -> Non
     assert [i["title"] for i in issues] == ["lands in other"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "defect: hangar/issues_list is not paged, yet each issue may carry a 100 KiB "
-        "description, so ~165 such issues make its reply exceed the 16 MiB frame and the "
-        "workspace's issues can no longer be listed (the server answers -32603)"
-    ),
-)
 async def test_the_issue_list_reply_fits_one_frame_however_many_issues(
     hangar: InProcessDaemon,
 ) -> None:
@@ -675,3 +667,30 @@ async def test_the_issue_list_reply_fits_one_frame_however_many_issues(
     result = await hangar.routes.dispatch(hangar.conn, methods.ISSUES_LIST, {})
 
     encode_frame(rpc.encode_result(1, result))  # what the server sends; too large → raises
+
+
+async def test_pathological_rows_page_within_frames_and_every_row_is_reached(
+    hangar: InProcessDaemon,
+) -> None:
+    # control characters cost six bytes each once JSON-escaped
+    text = "\x01" * (MAX_DESCRIPTION_BYTES - 1)
+    made = set()
+    for n in range(30):
+        issue = await hangar.call(methods.ISSUE_CREATE, {"title": f"t{n}", "description": text})
+        made.add(issue["issue"]["id"])
+    seen: list[str] = []
+    before = None
+    while True:
+        params = {"limit": 7} | ({"before": before} if before else {})
+        result = await hangar.routes.dispatch(hangar.conn, methods.ISSUES_LIST, params)
+        encode_frame(rpc.encode_result(1, result))  # fits a frame
+        for issue in result.issues:
+            assert len(issue.description) < 1100  # clipped in the list view
+            assert "more characters" in issue.description
+        seen += [i.id for i in result.issues]
+        before = result.next_before
+        if before is None:
+            break
+    assert len(seen) == len(set(seen)) == 30 and set(seen) == made
+    whole = await hangar.call(methods.ISSUE_GET, {"issue_id": seen[0]})
+    assert whole["issue"]["description"] == text  # whole in the detail view

@@ -100,6 +100,12 @@ def emit_json(value: Any) -> None:
     )
 
 
+def more_hint(noun: str, next_before: str | None) -> None:
+    """Say on stderr (stdout stays the page, text or JSON) how to get the next page."""
+    if next_before is not None:
+        click.echo(f"more {noun}s follow: hangar {noun} list --before {next_before}", err=True)
+
+
 def usage_error(message: str) -> CliError:
     return CliError(message, USAGE)
 

@@ -6,7 +6,16 @@ import os
 
 import click
 
-from hangar.cli.common import common_options, emit_json, fmt_time, kv, request, status, table
+from hangar.cli.common import (
+    common_options,
+    emit_json,
+    fmt_time,
+    kv,
+    more_hint,
+    request,
+    status,
+    table,
+)
 from hangar.core.vocab import PRIORITY_MAX, PRIORITY_MIN, IssueState
 from hangar.proto import api, calls
 
@@ -63,13 +72,28 @@ def create(
 
 @issue.command("list")
 @click.option("--state", type=click.Choice([s.value for s in IssueState]))
+@click.option(
+    "--limit",
+    type=click.IntRange(1, api.ISSUES_PAGE_MAX),
+    default=1000,
+    show_default=True,
+    help="At most this many, newest first.",
+)
+@click.option("--before", metavar="ISSUE_ID", help="The page after this issue (see the hint).")
 @common_options
-def list_(state: str | None, as_json: bool, workspace: str | None) -> None:
-    """List issues, newest first."""
+def list_(
+    state: str | None, limit: int, before: str | None, as_json: bool, workspace: str | None
+) -> None:
+    """List issues, newest first (long descriptions clipped; `issue show` has them whole)."""
     params = api.IssuesListParams(
-        workspace_id=workspace, state=IssueState(state) if state else None
+        workspace_id=workspace,
+        state=IssueState(state) if state else None,
+        limit=limit,
+        before=before,
     )
-    rows = request(calls.ISSUES_LIST, params).issues
+    res = request(calls.ISSUES_LIST, params)
+    rows = res.issues
+    more_hint("issue", res.next_before)
     if as_json:
         emit_json(rows)
         return

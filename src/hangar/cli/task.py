@@ -12,6 +12,7 @@ from hangar.cli.common import (
     emit_json,
     fmt_time,
     kv,
+    more_hint,
     request,
     status,
     table,
@@ -52,22 +53,27 @@ def task() -> None:
     show_default=True,
     help="At most this many, newest first.",
 )
+@click.option("--before", metavar="TASK_ID", help="The page after this task (see the hint).")
 @common_options
 def list_(
     status_: str | None,
     issue_id: str | None,
     limit: int | None,
+    before: str | None,
     as_json: bool,
     workspace: str | None,
 ) -> None:
-    """List tasks, newest first."""
+    """List tasks, newest first (long results clipped; `task show` has them whole)."""
     params = api.TasksListParams(
         workspace_id=workspace,
         status=TaskStatus(status_) if status_ else None,
         issue_id=issue_id,
         limit=limit,
+        before=before,
     )
-    rows = request(calls.TASKS_LIST, params).tasks
+    res = request(calls.TASKS_LIST, params)
+    rows = res.tasks
+    more_hint("task", res.next_before)
     if as_json:
         emit_json(rows)
         return
@@ -167,7 +173,7 @@ def follow(d: Daemon, workspace: str | None, task_id: str, *, as_json: bool, tai
             for m in res.messages:
                 last = m.seq
                 click.echo(json.dumps(msgspec.to_builtins(m))) if as_json else print_message(m)
-            if len(res.messages) < PAGE:
+            if len(res.messages) < PAGE and not res.more:
                 return str(res.status)
 
     status_now = drain()

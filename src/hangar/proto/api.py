@@ -24,6 +24,7 @@ from hangar.proto.rows import (
 )
 
 __all__ = [
+    "ISSUES_PAGE_MAX",
     "MAX_CONCURRENT_TASKS_LIMIT",
     "MAX_DURATION_MS",
     "MAX_INT64",
@@ -53,6 +54,7 @@ __all__ = [
     "IssueUpdateParams",
     "IssuesListParams",
     "IssuesListResult",
+    "IssuesPage",
     "MaxSessions",
     "MessagesPage",
     "Params",
@@ -127,6 +129,8 @@ Priority = Annotated[int, msgspec.Meta(ge=PRIORITY_MIN, le=PRIORITY_MAX)]
 TASKS_PAGE_MAX = 10_000
 MESSAGES_PAGE_MAX = 5_000
 TasksPage = Annotated[int, msgspec.Meta(ge=1, le=TASKS_PAGE_MAX)]
+ISSUES_PAGE_MAX = 10_000
+IssuesPage = Annotated[int, msgspec.Meta(ge=1, le=ISSUES_PAGE_MAX)]
 MessagesPage = Annotated[int, msgspec.Meta(ge=1, le=MESSAGES_PAGE_MAX)]
 #: what the database's BIGINT holds: a cursor past it is a caller's mistake, said as such
 MAX_INT64 = 2**63 - 1
@@ -165,10 +169,17 @@ class SubscribeResult(Result, kw_only=True):
 
 class IssuesListParams(WorkspaceScoped, kw_only=True):
     state: IssueState | None = None
+    #: absent: 1000
+    limit: IssuesPage | None = None
+    #: the previous page's ``next_before``: the page starts after that issue
+    before: str | None = None
 
 
 class IssuesListResult(Result, kw_only=True):
+    #: newest first; long descriptions are clipped here (whole in ``issue_get``)
     issues: list[IssueRow]
+    #: set when more issues follow: pass it as ``before`` for the next page
+    next_before: str | None = None
 
 
 class IssueGetParams(WorkspaceScoped, kw_only=True):
@@ -225,10 +236,15 @@ class TasksListParams(WorkspaceScoped, kw_only=True):
     issue_id: str | None = None
     #: absent: 1000
     limit: TasksPage | None = None
+    #: the previous page's ``next_before``: the page starts after that task
+    before: str | None = None
 
 
 class TasksListResult(Result, kw_only=True):
+    #: newest first; long results are clipped here (whole in ``task_get``)
     tasks: list[TaskRow]
+    #: set when more tasks follow: pass it as ``before`` for the next page
+    next_before: str | None = None
 
 
 class TaskIdParams(WorkspaceScoped, kw_only=True):
@@ -256,6 +272,8 @@ class TaskMessagesParams(WorkspaceScoped, kw_only=True):
 class TaskMessagesResult(Result, kw_only=True):
     messages: list[TaskMessageRow]
     status: str
+    #: the page was cut short to fit a frame: ask again from the last seq
+    more: bool = False
 
 
 class HealthSnapshot(Result, kw_only=True):

@@ -13,6 +13,7 @@ from hangar.store import agents, tasks
 from hangar.store.context import StoreContext
 from hangar.store.convert import issue_row, parse_actor
 from hangar.store.errors import InvalidValue, NotFound
+from hangar.store.paging import older_than
 from hangar.store.schema import ISSUE_STATES, issue
 
 
@@ -100,13 +101,25 @@ async def get(conn: AsyncConnection, workspace_id: str, issue_id: str) -> IssueR
 
 
 async def list_for_workspace(
-    conn: AsyncConnection, workspace_id: str, state: str | None = None
+    conn: AsyncConnection,
+    workspace_id: str,
+    state: str | None = None,
+    *,
+    limit: int | None = None,
+    before: str | None = None,
 ) -> list[IssueRow]:
+    """Newest first; ``before`` (an issue id) starts after that issue."""
     stmt = select(_I).where(_I.c.workspace_id == workspace_id)
     if state is not None:
         check_state(state)
         stmt = stmt.where(_I.c.state == state)
+    if before is not None:
+        stmt = await older_than(
+            conn, stmt, _I, kind="issue", before=before, workspace_id=workspace_id
+        )
     stmt = stmt.order_by(_I.c.created_at.desc(), _I.c.id.desc())
+    if limit is not None:
+        stmt = stmt.limit(limit)
     return [issue_row(m) for m in (await conn.execute(stmt)).mappings()]
 
 

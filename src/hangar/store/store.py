@@ -242,9 +242,18 @@ class Store:
         async with self._read() as conn:
             return await issues.get(conn, workspace_id, issue_id)
 
-    async def issue_list(self, workspace_id: str, state: str | None = None) -> list[IssueRow]:
+    async def issue_list(
+        self,
+        workspace_id: str,
+        state: str | None = None,
+        *,
+        limit: int | None = None,
+        before: str | None = None,
+    ) -> list[IssueRow]:
         async with self._read() as conn:
-            return await issues.list_for_workspace(conn, workspace_id, state)
+            return await issues.list_for_workspace(
+                conn, workspace_id, state, limit=limit, before=before
+            )
 
     async def issue_update(
         self,
@@ -354,10 +363,11 @@ class Store:
         status: str | None = None,
         issue_id: str | None = None,
         limit: int | None = None,
+        before: str | None = None,
     ) -> list[TaskRow]:
         async with self._read() as conn:
             return await tasks.list_for_workspace(
-                conn, workspace_id, status=status, issue_id=issue_id, limit=limit
+                conn, workspace_id, status=status, issue_id=issue_id, limit=limit, before=before
             )
 
     async def task_status_counts(self, workspace_id: str) -> dict[str, int]:

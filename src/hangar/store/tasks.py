@@ -38,6 +38,7 @@ from hangar.store import agents
 from hangar.store.context import StoreContext
 from hangar.store.convert import task_row
 from hangar.store.errors import Conflict, InvalidValue, NotFound
+from hangar.store.paging import older_than
 from hangar.store.schema import agent, agent_task_queue, issue
 
 _T = agent_task_queue
@@ -245,12 +246,18 @@ async def list_for_workspace(
     status: str | None = None,
     issue_id: str | None = None,
     limit: int | None = None,
+    before: str | None = None,
 ) -> list[TaskRow]:
+    """Newest first; ``before`` (a task id) starts after that task."""
     stmt = select(_T).where(_T.c.workspace_id == workspace_id)
     if status is not None:
         stmt = stmt.where(_T.c.status == parse_status(status).value)
     if issue_id is not None:
         stmt = stmt.where(_T.c.issue_id == issue_id)
+    if before is not None:
+        stmt = await older_than(
+            conn, stmt, _T, kind="task", before=before, workspace_id=workspace_id
+        )
     stmt = stmt.order_by(_T.c.created_at.desc(), _T.c.id.desc())
     if limit is not None:
         if limit < 0:

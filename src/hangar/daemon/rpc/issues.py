@@ -9,6 +9,7 @@ from hangar.adapters import git
 from hangar.core import names
 from hangar.daemon.lifecycle import Lifecycle
 from hangar.daemon.rpc.common import Routes, invalid, not_found, resolve_workspace, routes
+from hangar.daemon.rpc.pages import clip_issue, fit
 from hangar.proto import api, calls
 from hangar.proto.rows import IssueRow
 from hangar.store import NotFound, Store
@@ -16,7 +17,10 @@ from hangar.store import NotFound, Store
 if TYPE_CHECKING:
     from hangar.daemon.rpc.server import Connection
 
-__all__ = ["MAX_DESCRIPTION_BYTES", "IssueRoutes", "checked_repo"]
+__all__ = ["LIST_PAGE", "MAX_DESCRIPTION_BYTES", "IssueRoutes", "checked_repo"]
+
+#: issues per list page when the caller names no limit
+LIST_PAGE = 1000
 
 #: prompts travel in argv for some CLIs, and Linux caps one argv string at 128 KiB
 MAX_DESCRIPTION_BYTES = 100 * 1024
@@ -49,7 +53,11 @@ class IssueRoutes:
 
     async def list(self, conn: Connection, p: api.IssuesListParams) -> api.IssuesListResult:
         ws = await resolve_workspace(self.store, p.workspace_id)
-        return api.IssuesListResult(issues=await self.store.issue_list(ws.id, state=p.state))
+        limit = p.limit or LIST_PAGE
+        state = None if p.state is None else p.state.value
+        rows = await self.store.issue_list(ws.id, state, limit=limit + 1, before=p.before)
+        page, next_before = fit(rows, limit=limit, clip=clip_issue)
+        return api.IssuesListResult(issues=page, next_before=next_before)
 
     async def get(self, conn: Connection, p: api.IssueGetParams) -> api.IssueDetail:
         ws = await resolve_workspace(self.store, p.workspace_id)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from hangar.daemon.lifecycle import Lifecycle
 from hangar.daemon.rpc.common import Routes, not_found, resolve_workspace, routes
+from hangar.daemon.rpc.pages import clip_task, fit, within_budget
 from hangar.proto import api, calls
 from hangar.proto.rows import TaskRow, WorkspaceRow
 from hangar.store import Store
@@ -47,8 +48,11 @@ class TaskRoutes:
         ws = await resolve_workspace(self.store, p.workspace_id)
         status = None if p.status is None else p.status.value
         limit = p.limit or LIST_PAGE
-        tasks = await self.store.task_list(ws.id, status=status, issue_id=p.issue_id, limit=limit)
-        return api.TasksListResult(tasks=tasks)
+        rows = await self.store.task_list(
+            ws.id, status=status, issue_id=p.issue_id, limit=limit + 1, before=p.before
+        )
+        page, next_before = fit(rows, limit=limit, clip=clip_task)
+        return api.TasksListResult(tasks=page, next_before=next_before)
 
     async def get(self, conn: Connection, p: api.TaskIdParams) -> api.TaskDetail:
         ws = await resolve_workspace(self.store, p.workspace_id)
@@ -62,7 +66,8 @@ class TaskRoutes:
         task = await self._task(ws, p.task_id)
         limit = p.limit or MESSAGES_PAGE
         rows = await self.store.messages_list(ws.id, task.id, after_seq=p.after_seq, limit=limit)
-        return api.TaskMessagesResult(messages=rows, status=task.status)
+        page, more = within_budget(rows)
+        return api.TaskMessagesResult(messages=page, status=task.status, more=more)
 
     async def cancel(self, conn: Connection, p: api.TaskIdParams) -> TaskRow:
         """Answers once the run is stopped and cancelled (or, run elsewhere, marked)."""
