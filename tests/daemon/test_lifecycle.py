@@ -26,7 +26,7 @@ from hangar.proto.events import (
 from hangar.proto.rows import IssueRow, TaskRow
 from hangar.store.sweeper import QUEUED_TTL_MS, RUNNING_TTL_MS, RUNTIME_OFFLINE_MS
 from hangar.testing import EventLog, InProcessDaemon, wait_for
-from tests.daemon.helpers import StoreRecorder, make_agent, runtime_ids
+from tests.daemon.helpers import RecordingLog, StoreRecorder, make_agent, runtime_ids
 
 pytestmark = pytest.mark.usefixtures("migrated")
 
@@ -605,3 +605,19 @@ async def test_a_whole_run_reads_its_issue_once_for_the_prompt(
     task = (await hangar.call("hangar/task_get", {"task_id": made["task"]["id"]}))["task"]
     assert task["status"] == "done"
     assert reads == [made["issue"]["id"]]
+
+
+async def test_a_failure_is_logged_as_a_warning_with_its_reason(hangar: InProcessDaemon) -> None:
+    log = RecordingLog()
+    hangar.lifecycle.log = log
+    await hangar.call(
+        "hangar/agent_create", {"name": "a", "provider": "command", "command": ["true"]}
+    )
+    made = await hangar.call("hangar/issue_create", {"title": "t", "assign": "a"})
+    task = await hangar.store.task_get(made["task"]["workspace_id"], made["task"]["id"])
+    assert task is not None
+    await hangar.lifecycle.fail(
+        task, FailureReason.AGENT_ERROR, result={"content": "", "error": "boom"}
+    )
+    assert [f["error"] for f in log.fields("task finished")] == ["boom"]
+    assert log.events("warning") == ["task finished"]

@@ -208,3 +208,20 @@ def test_demo_runs_an_issue_to_done(hangar: Hangar) -> None:
     assert "$0.0042" in res.out
     # the demo used its own sandbox, not this home
     assert not (hangar.home / "hangar.db").exists()
+
+
+def test_lists_speak_the_flags_vocabulary(hangar: Hangar) -> None:
+    hangar.json(
+        "agent", "create", "--name", "sleeper", "--provider", "command", "--command", "sleep 30"
+    )
+    made = hangar.json(
+        "issue", "create", "--title", "named", "--assign", "sleeper", "--priority", "2"
+    )
+    row = next(
+        line for line in hangar.run("issue", "list").out.splitlines() if made["issue"]["id"] in line
+    )
+    assert "sleeper" in row and "agent:" not in row, row
+    assert " 2 " in row and "P1" not in row, row
+    shown = hangar.run("issue", "show", made["issue"]["id"]).out
+    assert "sleeper" in shown and "2 (0 lowest, 3 highest)" in shown, shown
+    hangar.run("task", "cancel", made["task"]["id"])

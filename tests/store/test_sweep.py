@@ -120,3 +120,24 @@ async def test_batch_cap_takes_the_oldest_first(world: World) -> None:
         assert report.total == expected
         swept += [t.id for t in report.queued_timed_out]
     assert swept == made
+
+
+async def test_every_swept_row_says_why_it_ended(world: World) -> None:
+    s, ws = world.store, world.ws.id
+    world.clock.set(T0)
+    gone_rt = await s.runtime_ensure(ws, "gone-daemon", "claude")
+    lost = await s.agent_create(ws, name="lost", runtime_id=gone_rt.id, max_concurrent_tasks=99)
+    queued = await _enqueue_at(world, NOW - 3 * HOUR, world.agent.id)
+    dispatched = await _enqueue_at(world, T0, lost.id, "dispatched")
+    running = await _enqueue_at(world, T0, lost.id, "running")
+    world.clock.set(NOW)
+    report = await s.sweep()
+    assert report.total == 3
+    for task_id, why in (
+        (queued, "in the queue"),
+        (dispatched, "went away before starting it"),
+        (running, "went away and the run outlived"),
+    ):
+        row = await s.task_get(ws, task_id)
+        assert row is not None and row.result is not None, task_id
+        assert why in row.result["error"], row.result

@@ -38,7 +38,7 @@ def issue() -> None:
     type=click.IntRange(PRIORITY_MIN, PRIORITY_MAX),
     default=0,
     show_default=True,
-    help="0 (P3, lowest) to 3 (P0, highest).",
+    help="0 (lowest) to 3 (highest); lists and show print the same number.",
 )
 @common_options
 def create(
@@ -97,13 +97,14 @@ def list_(
     if as_json:
         emit_json(rows)
         return
+    names = _assignee_names(workspace, [i.assignee for i in rows])
     table(
         [
             (
                 i.id,
                 status(i.state),
-                f"P{PRIORITY_MAX - i.priority}",
-                i.assignee or "",
+                i.priority,
+                names.get(i.assignee or "", i.assignee or ""),
                 i.title[:60],
                 fmt_time(i.created_at),
             )
@@ -123,13 +124,14 @@ def show(issue_id: str, as_json: bool, workspace: str | None) -> None:
         emit_json(res)
         return
     i = res.issue
+    names = _assignee_names(workspace, [i.assignee])
     kv(
         [
             ("id", i.id),
             ("title", i.title),
             ("state", status(i.state)),
-            ("priority", f"P{PRIORITY_MAX - i.priority}"),
-            ("assignee", i.assignee),
+            ("priority", f"{i.priority} (0 lowest, {PRIORITY_MAX} highest)"),
+            ("assignee", names.get(i.assignee or "", i.assignee)),
             ("repo", i.repo_path),
             ("created", fmt_time(i.created_at)),
         ]
@@ -151,3 +153,11 @@ def show(issue_id: str, as_json: bool, workspace: str | None) -> None:
             ],
             ["TASK", "STATUS", "ATTEMPT", "REASON", "PR"],
         )
+
+
+def _assignee_names(workspace: str | None, refs: list[str | None]) -> dict[str, str]:
+    """``agent:<id>`` → the agent's name (one call, only when an agent is assigned)."""
+    if not any(ref and ref.startswith("agent:") for ref in refs):
+        return {}
+    agents = request(calls.AGENTS_LIST, api.WorkspaceScoped(workspace_id=workspace)).agents
+    return {f"agent:{a.id}": a.name for a in agents}

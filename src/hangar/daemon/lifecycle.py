@@ -225,8 +225,14 @@ class Lifecycle:
         status = TaskStatus(task.status)
         ended = task.finished_at or self.clock.now_ms()
         self.throughput.record(ended, success=status is TaskStatus.DONE)
-        self.log.info(
-            "task finished", task_id=task.id, status=task.status, failure_reason=task.failure_reason
+        # a failure is worth a look: `hangar logs tail --level warn` shows each one and why
+        report = self.log.warning if status is TaskStatus.FAILED else self.log.info
+        report(
+            "task finished",
+            task_id=task.id,
+            status=task.status,
+            failure_reason=task.failure_reason,
+            error=(task.result or {}).get("error"),
         )
         await self.events.publish(
             task.workspace_id,

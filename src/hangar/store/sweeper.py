@@ -14,12 +14,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, RowMapping, and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hangar.core.durations import format_duration
 from hangar.core.failures import FailureReason
 from hangar.core.fsm import TaskStatus
+from hangar.core.result import TaskResult
 from hangar.proto.rows import IssueRow, TaskRow
 from hangar.store import finalize, tasks
 from hangar.store.context import StoreContext
-from hangar.store.convert import task_row
+from hangar.store.convert import dump_json, task_row
 from hangar.store.schema import agent_runtime, agent_task_queue
 
 _T = agent_task_queue
@@ -126,6 +128,7 @@ async def sweep(
     now = ctx.now()
     timeout = {"failure_reason": FailureReason.TIMEOUT.value, "finished_at": now}
     s = _S
+    waited = format_duration(queued_ttl_ms)
 
     # Dispatched and running rows belong to a daemon. While its runtime is alive that daemon
     # supervises them itself (setup deadline, watchdogs); a sweep from here would requeue a
@@ -137,9 +140,21 @@ async def sweep(
         rt.c.last_seen_at >= now - runtime_offline_ms,
     )
     cancelled, reopened = await _cancel_requested(conn, ctx, ~alive, batch)
-    queued = await _move(conn, _Q, _F, s.c.created_at < now - queued_ttl_ms, timeout, batch)
+    queued = await _move(
+        conn,
+        _Q,
+        _F,
+        s.c.created_at < now - queued_ttl_ms,
+        timeout | _why(f"waited over {waited} in the queue and no daemon claimed it"),
+        batch,
+    )
     dispatched_dead = await _move(
-        conn, _D, _F, and_(s.c.dispatched_at < now - dispatched_ttl_ms, ~alive), timeout, batch
+        conn,
+        _D,
+        _F,
+        and_(s.c.dispatched_at < now - dispatched_ttl_ms, ~alive),
+        timeout | _why("the daemon that claimed it went away before starting it"),
+        batch,
     )
     # Past the reclaim window but within the TTL and never started: give it back.
     stale = or_(
@@ -154,7 +169,12 @@ async def sweep(
     )
     # A long run is only killed when nobody is left to finish it: its runtime is gone.
     running = await _move(
-        conn, _R, _F, and_(s.c.started_at < now - running_ttl_ms, ~alive), timeout, batch
+        conn,
+        _R,
+        _F,
+        and_(s.c.started_at < now - running_ttl_ms, ~alive),
+        timeout | _why("the daemon running it went away and the run outlived its time limit"),
+        batch,
     )
 
     failed = queued + dispatched_dead + running
@@ -175,6 +195,7 @@ async def _cancel_requested(
 ) -> tuple[list[RowMapping], list[IssueRow]]:
     """Dispatched or running rows with a cancel request in ``band`` → cancelled."""
     values = {"finished_at": ctx.now(), "failure_reason": FailureReason.USER_CANCEL.value}
+    values |= _why("cancelled; the daemon running it had gone away, so it was not stopped there")
     asked = and_(_S.c.cancel_requested_at.is_not(None), band.self_group())
     rows = []
     for source in (_D, _R):
@@ -196,7 +217,7 @@ async def recover(
     values = {
         "failure_reason": FailureReason.RUNTIME_RECOVERY.value,
         "finished_at": ctx.now(),
-    }
+    } | _why("the daemon stopped during the run; retried while attempts remain")
     failed = await _move(conn, _R, _F, mine, values, None)
     children, moved = await finalize.after_fail(conn, ctx, failed, FailureReason.RUNTIME_RECOVERY)
     return RecoveryReport(
@@ -206,3 +227,8 @@ async def recover(
         children=children,
         issues=reopened + moved,
     )
+
+
+def _why(error: str) -> dict[str, str]:
+    """The result a swept row carries, so it says why it ended like any other failure."""
+    return {"result": dump_json(TaskResult(content="", error=error).to_dict())}
