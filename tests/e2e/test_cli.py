@@ -225,3 +225,13 @@ def test_lists_speak_the_flags_vocabulary(hangar: Hangar) -> None:
     shown = hangar.run("issue", "show", made["issue"]["id"]).out
     assert "sleeper" in shown and "2 (0 lowest, 3 highest)" in shown, shown
     hangar.run("task", "cancel", made["task"]["id"])
+
+
+def test_the_first_use_says_once_that_it_started_the_daemon(hangar: Hangar) -> None:
+    first = hangar.run("workspace", "list")
+    pid = hangar.daemon_pid
+    assert f"started the Hangar daemon (pid {pid}); `hangar daemon stop` ends it" in first.err
+    assert "started the Hangar daemon" not in hangar.run("workspace", "list").err
+    st = hangar.run("daemon", "status").out  # and status says how busy it is
+    for field in ("slots", "last minute", "runtimes"):
+        assert field in st, st

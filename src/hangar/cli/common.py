@@ -22,6 +22,10 @@ P = TypeVar("P", bound=msgspec.Struct)
 R = TypeVar("R", bound=msgspec.Struct)
 
 
+#: set when this command's connection started the daemon
+_started_daemon: list[int] = []
+
+
 def common_options(fn: F) -> F:
     """--json and --workspace on every command."""
 
@@ -36,7 +40,13 @@ def common_options(fn: F) -> F:
     )
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return fn(*args, **kwargs)
+        result = fn(*args, **kwargs)
+        if _started_daemon:  # said once, after the command's own output, on success
+            pid = _started_daemon.pop()
+            click.echo(
+                f"started the Hangar daemon (pid {pid}); `hangar daemon stop` ends it", err=True
+            )
+        return result
 
     return wrapper  # type: ignore[return-value]
 
@@ -51,6 +61,8 @@ class Daemon:
         self.paths = HangarPaths.from_env()
         try:
             self.client = SyncClient.connect(self.paths, autostart=autostart)
+            if self.client.started_daemon is not None:
+                _started_daemon.append(self.client.started_daemon)
         except DaemonUnreachable as exc:
             raise CliError(exc.brief, UNREACHABLE) from None
         except RemoteError as exc:  # e.g. the token file no longer matches the daemon

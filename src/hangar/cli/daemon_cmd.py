@@ -25,11 +25,21 @@ def _health(autostart: bool) -> api.HealthSnapshot:
         return d.request(calls.HEALTH, api.Empty())
 
 
+def _load(workspace: str | None) -> api.DaemonHealthSnapshot:
+    from hangar.cli.common import Daemon
+
+    with Daemon(autostart=False) as d:
+        return d.request(calls.DAEMON_HEALTH, api.WorkspaceScoped(workspace_id=workspace))
+
+
 @daemon.command()
 @common_options
 def start(as_json: bool, workspace: str | None) -> None:
     """Start the daemon in the background (does nothing if it is running)."""
+    from hangar.cli.common import _started_daemon
+
     h = _health(autostart=True)
+    _started_daemon.clear()  # this command's own line says it
     if as_json:
         emit_json(h)
     else:
@@ -77,9 +87,11 @@ def stop(timeout: float, as_json: bool, workspace: str | None) -> None:
 @daemon.command()
 @common_options
 def status(as_json: bool, workspace: str | None) -> None:
-    """Is the daemon up, and is its database reachable and migrated? Exit 3 when down."""
+    """Is the daemon up, is its database migrated, and how busy is it (slots, runtimes, the
+    last minute's successes and failures)? Exit 3 when down."""
     try:
         h = _health(autostart=False)
+        load = _load(workspace)
     except CliError as exc:
         if exc.code == UNREACHABLE:
             if as_json:
@@ -91,8 +103,9 @@ def status(as_json: bool, workspace: str | None) -> None:
     if as_json:
         import msgspec
 
-        emit_json({"running": True, **msgspec.to_builtins(h)})
+        emit_json({"running": True, **msgspec.to_builtins(h), "load": msgspec.to_builtins(load)})
         return
+    runtimes = ", ".join(f"{r.provider} ({r.status})" for r in load.runtimes) or "none"
     kv(
         [
             ("running", "yes"),
@@ -107,6 +120,13 @@ def status(as_json: bool, workspace: str | None) -> None:
             ),
             ("clients", h.connected),
             ("daemon id", h.daemon_id),
+            ("slots", f"{load.slots_used} of {load.slots_total} in use"),
+            ("tasks", f"{load.concurrent_tasks} running, {load.queued_tasks} queued"),
+            (
+                "last minute",
+                f"{sum(load.success_ring)} succeeded, {sum(load.failure_ring)} failed",
+            ),
+            ("runtimes", runtimes),
         ]
     )
 

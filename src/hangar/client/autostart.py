@@ -104,8 +104,9 @@ def unreachable(paths: HangarPaths, reason: str, *, detail: str = "") -> DaemonU
     )
 
 
-def ensure_daemon(paths: HangarPaths | None = None, *, timeout: float = 10.0) -> None:
-    """Return once a daemon accepts connections at ``paths.socket`` and its token exists.
+def ensure_daemon(paths: HangarPaths | None = None, *, timeout: float = 10.0) -> int | None:
+    """Return once a daemon accepts connections at ``paths.socket`` and its token exists:
+    the pid of the daemon this call started, None when one was running already.
 
     Spawns one (detached) if needed, unless ``HANGAR_NO_AUTOSTART=1``. Raises
     ``DaemonUnreachable`` if autostart is disabled, the daemon exits during startup, or it is
@@ -114,7 +115,7 @@ def ensure_daemon(paths: HangarPaths | None = None, *, timeout: float = 10.0) ->
     paths = HangarPaths.from_env() if paths is None else paths
     reason = probe_socket(paths.socket)
     if reason is None and paths.token.exists():
-        return
+        return None
     if autostart_disabled():
         why = reason or f"token file {paths.token} is missing"
         raise unreachable(paths, f"{why} (autostart disabled by {NO_AUTOSTART_ENV}=1)")
@@ -122,9 +123,10 @@ def ensure_daemon(paths: HangarPaths | None = None, *, timeout: float = 10.0) ->
     if reason is None:
         # Something listens but has not written its token yet: a daemon is booting.
         _wait_ready(paths, None, 0, deadline, timeout)
-        return
+        return None
     child, log_offset = _spawn(paths)
     _wait_ready(paths, child, log_offset, deadline, timeout)
+    return child.pid
 
 
 def _spawn(paths: HangarPaths) -> tuple[subprocess.Popen[bytes], int]:

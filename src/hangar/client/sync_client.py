@@ -53,6 +53,8 @@ class SyncClient:
         *,
         call_timeout: float | None = None,
     ) -> None:
+        #: the pid of the daemon this client started on connect, if it did
+        self.started_daemon: int | None = None
         self.paths = paths
         self.call_timeout = call_timeout
         """Default seconds ``call`` waits for a response; ``None`` waits forever."""
@@ -84,19 +86,21 @@ class SyncClient:
         """
         paths = HangarPaths.from_env() if paths is None else paths
         deadline = time.monotonic() + timeout
+        started = None
         sock = _dial(paths, timeout)
         if isinstance(sock, str):
             if not autostart:
                 raise unreachable(paths, sock)
-            ensure_daemon(paths, timeout=_common.remaining(deadline))
+            started = ensure_daemon(paths, timeout=_common.remaining(deadline))
             sock = _dial(paths, _common.remaining(deadline))
             if isinstance(sock, str):
                 raise unreachable(paths, sock)
         client = cls(sock, paths, call_timeout=call_timeout)
+        client.started_daemon = started
         try:
             token = _common.read_token(paths)
             if token is None and autostart:
-                ensure_daemon(paths, timeout=_common.remaining(deadline))
+                client.started_daemon = ensure_daemon(paths, timeout=_common.remaining(deadline))
                 token = _common.read_token(paths)
             if token is None:
                 raise _common.token_missing(paths)
