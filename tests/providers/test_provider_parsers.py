@@ -562,3 +562,27 @@ def test_claude_result_without_subtype() -> None:
     outcome = parser.finish(0, "")
     assert outcome.failure_reason is FailureReason.UNKNOWN
     assert outcome.error == "provider contract drift: subtype None"
+
+
+def test_claude_refusing_root_says_what_to_do() -> None:
+    parser = get_provider("claude").parser(None)
+    stderr = (
+        "--dangerously-skip-permissions cannot be used with root/sudo privileges "
+        "for security reasons\n"
+    )
+    outcome = parser.finish(1, stderr)
+    assert not outcome.succeeded
+    assert outcome.error is not None
+    assert "root/sudo" in outcome.error and "IS_SANDBOX=1" in outcome.error
+    assert "env.allow.toml" in outcome.error
+    plain = get_provider("claude").parser(None).finish(1, "something else broke\n")
+    assert plain.error is not None and "IS_SANDBOX" not in plain.error
+
+
+def test_the_root_hint_survives_a_long_stderr() -> None:
+    from hangar.core.result import TaskResult
+
+    stderr = "x" * 3000 + "\ncannot be used with root/sudo privileges\n"
+    outcome = get_provider("claude").parser(None).finish(1, stderr)
+    stored = TaskResult(content="", error=outcome.error).to_dict()["error"]
+    assert "IS_SANDBOX=1" in str(stored)

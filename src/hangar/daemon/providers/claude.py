@@ -24,6 +24,14 @@ from hangar.daemon.providers.base import (
     render_tool_call,
 )
 
+#: what Claude Code says when bypass mode is started as root (containers, CI)
+_AS_ROOT = "cannot be used with root/sudo privileges"
+ROOT_HINT = (
+    "Claude Code refuses --dangerously-skip-permissions as root: run the daemon as a normal "
+    "user, or, in a sandbox (container, CI), start the daemon with IS_SANDBOX=1 and let it "
+    'through in ~/.ainb/hangar/env.allow.toml: [env] allow = ["HOME", "PATH", …, "IS_SANDBOX"]'
+)
+
 
 class ClaudeProvider:
     name = "claude"
@@ -175,12 +183,16 @@ class ClaudeParser(JsonLinesParser):
     def finish(self, exit_code: int, stderr_tail: str) -> Outcome:
         result = self._result
         if result is None:
-            return exit_code_outcome(
+            outcome = exit_code_outcome(
                 exit_code,
                 stderr_tail,
                 session_id=self._session_id,
                 pr_url=self._pr_url(None),
             )
+            if _AS_ROOT in stderr_tail and outcome.error:
+                # the hint first: a failure message is clipped at its end
+                outcome = dataclasses.replace(outcome, error=f"{ROOT_HINT} ({outcome.error})")
+            return outcome
         result_text = result.get("result") if isinstance(result.get("result"), str) else None
         session_id = self._session_id or as_str(result.get("session_id"))
         common: dict[str, Any] = {
