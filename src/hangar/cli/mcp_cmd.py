@@ -29,7 +29,8 @@ variables (HANGAR_* wins over the older HARNESS_* name):
 The daemon's home is AINB_HANGAR_HOME (default ~/.ainb/hangar).
 
 \b
-Claude Code (.mcp.json in your project):
+`hangar mcp --print-config` prints the entry below for the current repository, with
+absolute paths, ready to paste. By hand, Claude Code (.mcp.json in your project):
   {
     "mcpServers": {
       "hangar": {
@@ -49,9 +50,61 @@ Claude Code (.mcp.json in your project):
     metavar="PATH",
     help="JSON config file (keys above); environment variables override it.",
 )
+@click.option(
+    "--print-config",
+    is_flag=True,
+    help="Print a .mcp.json entry for this repository with absolute paths, and exit.",
+)
+@click.option(
+    "--repo",
+    metavar="PATH",
+    help="With --print-config: the repository the server works in (default: this one).",
+)
 @click.pass_context
-def mcp(ctx: click.Context, config_path: str | None) -> None:
+def mcp(ctx: click.Context, config_path: str | None, print_config: bool, repo: str | None) -> None:
+    if print_config:
+        click.echo(registration(config_path, repo))
+        return
     # hangar.cli and hangar.mcp are independent front ends (import-linter): hand over by
     # module name, as the lazy command table does, and keep `hangar --help` fast.
     server = importlib.import_module("hangar.mcp.server")
     ctx.exit(server.main(config_path))
+
+
+def registration(config_path: str | None, repo: str | None) -> str:
+    """A ``.mcp.json`` that works as pasted: the absolute path of this very ``hangar`` (an
+    orchestrator's PATH may not have it), the repository's top level, the daemon's home."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from hangar.cli.errors import CliError
+    from hangar.core.paths import HangarPaths
+
+    here = Path(repo or os.getcwd()).expanduser().resolve()
+    found = subprocess.run(
+        ["git", "-C", str(here), "rev-parse", "--show-toplevel"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if found.returncode != 0:
+        raise CliError(f"{here} is not in a git repository: pass --repo PATH")
+    script = Path(sys.argv[0]).resolve() if Path(sys.argv[0]).name == "hangar" else None
+    command = str(script) if script and script.exists() else shutil.which("hangar")
+    if command is None:  # not installed: run this interpreter's module
+        args = ["-m", "hangar.cli", "mcp"]
+        command = sys.executable
+    else:
+        args = ["mcp"]
+    if config_path:
+        args += ["--config", str(Path(config_path).expanduser().resolve())]
+    env = {
+        "HANGAR_REPO_PATH": found.stdout.strip(),
+        "AINB_HANGAR_HOME": str(HangarPaths.from_env().root),
+    }
+    entry = {"command": command, "args": args, "env": env}
+    return json.dumps({"mcpServers": {"hangar": entry}}, indent=2)
