@@ -126,7 +126,7 @@ async def test_tool_list_and_schemas() -> None:
         text = json.dumps(schema)
         assert "enum" not in text and "anyOf" not in text, tool.name
         for name, prop in schema["properties"].items():
-            # every optional input declares its default (zero-value clients, peers.md §7.21)
+            # every optional input declares its default (docs/sessions.md#mcp-server)
             assert name in schema.get("required", []) or "default" in prop, (tool.name, name)
         assert tool.description
     props = tools["workspace_send"].input_schema["properties"]

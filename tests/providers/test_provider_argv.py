@@ -1,4 +1,4 @@
-"""Golden argv per provider (agent-clis.md: keep one per provider; flags drift)."""
+"""Golden argv per provider (docs/agents.md#providers: flags drift between releases)."""
 
 from __future__ import annotations
 

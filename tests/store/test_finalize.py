@@ -1,4 +1,4 @@
-"""Idempotent finalize (contract §6): conditional UPDATE, then re-read and classify."""
+"""Idempotent finalize (docs/lifecycle.md#finalize): conditional UPDATE, re-read, classify."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Autopilot schedules: seconds-first cron, UTC only, POSIX weekdays (contract.md §8).
+"""Autopilot schedules: seconds-first cron, UTC only, POSIX weekdays (docs/lifecycle.md#autopilots).
 
 Stored form is 6 fields ``sec min hour dom month dow`` or 7 with a trailing ``year``.
 A POSIX 5-field expression gets ``"0 "`` prepended. The dialect accepted per field:

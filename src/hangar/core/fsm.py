@@ -30,7 +30,7 @@ TERMINAL = frozenset({TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.CANCELLED})
 _Q, _D, _R = TaskStatus.QUEUED, TaskStatus.DISPATCHED, TaskStatus.RUNNING
 _DONE, _F, _C = TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.CANCELLED
 
-#: The 7 upstream edges plus the three the store services need (contract.md §6):
+#: The 7 original edges plus three the store services need (docs/lifecycle.md#transitions):
 #: dispatched → failed (sweeper, setup failure), queued|dispatched → cancelled (task cancel).
 TRANSITIONS: frozenset[tuple[TaskStatus, TaskStatus]] = frozenset(
     {
@@ -89,7 +89,7 @@ def sources_of(to_status: TaskStatus) -> frozenset[TaskStatus]:
 
 
 class FinalizeKind(enum.StrEnum):
-    """How an idempotent transition resolved (contract.md §6, finalize_idempotent)."""
+    """How an idempotent transition resolved (docs/lifecycle.md#finalize)."""
 
     TRANSITIONED = "transitioned"
     ALREADY_TERMINAL = "already_terminal"  # the row already holds this terminal target

@@ -41,7 +41,7 @@ def validate_agent_name(s: str) -> str:
 
 
 def validate_session_name(s: str) -> str:
-    """Slug rule, minus the names the session CLI uses as verbs (contract.md §18)."""
+    """Slug rule, minus the names the session CLI uses as verbs (docs/sessions.md#create)."""
     _slug_rule(s, "session name")
     if s in RESERVED_SESSION_NAMES:
         reserved = ", ".join(sorted(RESERVED_SESSION_NAMES))

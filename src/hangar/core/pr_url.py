@@ -1,4 +1,4 @@
-"""PR-URL capture from an agent's decoded output: the whole-line rule (contract.md §7).
+"""PR-URL capture from an agent's decoded output: the whole-line rule (docs/agents.md#pr-url).
 
 A line counts only if, once trimmed, it is nothing but a GitHub pull-request URL. That
 rejects ``/issues/N``, ``/pull/N/files`` and URLs quoted mid-sentence.

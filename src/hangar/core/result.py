@@ -1,4 +1,4 @@
-"""A finished task's result JSON: ``{content, exit_code?, pr_url?, error?}`` (contract.md §7).
+"""A task's result JSON: ``{content, exit_code?, pr_url?, error?}`` (docs/agents.md#result).
 
 Optional fields are omitted when empty (no ``null``, no ``""``) and parsing is tolerant, so
 older rows (``{content, exit_code}``) and newer writers with extra keys both still read.

@@ -1,4 +1,4 @@
-"""Bearer tokens: prefix + 52 chars of base32; only a SHA-256 digest is ever stored (§12)."""
+"""Bearer tokens, stored only as a SHA-256 digest (docs/wire-protocol.md#tokens)."""
 
 from __future__ import annotations
 

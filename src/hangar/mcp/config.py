@@ -1,6 +1,6 @@
-"""Configuration of ``hangar mcp``: the seed's JSON file, overridden by environment variables.
+"""Configuration of ``hangar mcp`` (docs/sessions.md#mcp-server): a JSON file, env overrides.
 
-Every key has two env twins: the seed's ``HARNESS_*`` name (so existing ``.mcp.json`` entries
+Every key has two env twins: the original ``HARNESS_*`` name (so existing ``.mcp.json`` entries
 keep working) and a ``HANGAR_*`` name, which wins when both are set. Nothing here touches git
 or tmux: the daemon resolves paths and enforces the session rules.
 """
@@ -36,7 +36,7 @@ KEYS: dict[str, str] = {
     "maxWorkspaces": "MAX_WORKSPACES",
     "workspace": "WORKSPACE",
 }
-_NO_HARNESS_TWIN = {"workspace"}  # a Hangar concept: the seed never had it
+_NO_HARNESS_TWIN = {"workspace"}  # a Hangar concept: the original server never had it
 
 
 class ConfigError(Exception):
@@ -165,7 +165,7 @@ def _path(item: tuple[Any, str] | None, cwd: str) -> str | None:
     if item is None:
         return None
     text = _str(item, "").strip()
-    # relative paths are taken from the server's working directory, like the seed's
+    # relative paths are taken from the server's working directory, as the original server did
     return os.path.normpath(os.path.join(cwd, os.path.expanduser(text)))
 
 

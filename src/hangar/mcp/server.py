@@ -1,4 +1,4 @@
-"""``hangar mcp``: the seed's workspace MCP server over stdio, as a front end of the daemon.
+"""``hangar mcp``: the workspace MCP server, a daemon front end (docs/sessions.md#mcp-server).
 
 stdout is the wire. Everything else (config notes, SDK logs, crashes) goes to stderr, and the
 SDK's stdio transport points fd 1 at stderr while serving, so a stray print cannot corrupt it.

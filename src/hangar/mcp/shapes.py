@@ -1,4 +1,4 @@
-"""The seed's output shapes, built from the daemon's rows and results.
+"""The published output shapes (docs/sessions.md#mcp-server), built from daemon rows.
 
 The daemon speaks snake_case with ms-since-epoch timestamps; the published tool surface
 uses camelCase workspaces with ISO 8601 times, and (for ``workspace_idle``) PascalCase. Clients
@@ -49,7 +49,7 @@ def workspace(result: api.SessionView | SessionRow) -> dict[str, Any]:
 
 
 def idle(result: api.SessionIdleResult) -> dict[str, Any]:
-    """``workspace_idle`` is PascalCase, as the seed published it; ``State`` is ours."""
+    """``workspace_idle`` is PascalCase, as originally published; ``State`` is ours."""
     return {
         "Idle": result.idle,
         "LastChangedAt": result.last_changed_at,

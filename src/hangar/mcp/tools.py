@@ -1,7 +1,7 @@
-"""The tools: the seed's ``workspace_*`` surface plus a few ``hangar_*`` control-plane tools.
+"""The published ``workspace_*`` tools plus a few ``hangar_*`` ones (docs/sessions.md#mcp-server).
 
-Each tool checks only what the seed documents about its own inputs, calls one daemon method,
-and reshapes the answer. Schema notes (peers.md §7.21): every default is declared, so a client
+Each tool checks only what the surface documents about its own inputs, calls one daemon method,
+and reshapes the answer. Schema notes: every default is declared, so a client
 that fills in zero values cannot turn ``press_enter`` off by accident; ``wait_for_idle`` is a
 plain string, not an enum, because enum schemas broke Claude Code's parser; optional inputs
 are a bare type with ``default: null`` rather than an ``anyOf`` with null.
@@ -93,7 +93,7 @@ class _Tool(Tool):
 
 
 def _ok(value: Any) -> CallToolResult:
-    """One text block of JSON, as the seed returned it; objects also as structured content.
+    """One text block of JSON, as originally returned; objects also as structured content.
     Result structs are sent as the daemon sent them: keys in wire order."""
     value = msgspec.to_builtins(value)
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
@@ -164,7 +164,7 @@ def build_tools(config: McpConfig, backend: Backend) -> list[Tool]:
             )
         timeout_ms = _or_default("timeout_ms", timeout_ms, DEFAULT_WAIT_MS)
         params = api.SessionListParams(
-            # one repository per server, as in the seed: other repos' sessions stay out
+            # one repository per server (docs/sessions.md#mcp-server): others stay out
             repo_path=config.repo_path,
             include_archived=include_archived,
             wait_for_idle=mode,

@@ -1,4 +1,4 @@
-"""Content-Length framing: one codec for the daemon socket and plugin stdio (contract §2, §17.1).
+"""Content-Length framing for the daemon socket and plugin stdio (docs/wire-protocol.md#framing).
 
 A frame is ``Content-Length: N\\r\\n\\r\\n`` followed by exactly N bytes (N counts bytes, not
 characters) holding one UTF-8 JSON message. The header block, terminator included, is at most

@@ -1,4 +1,4 @@
-"""JSON-RPC 2.0 envelopes and error codes (contract §2, §17.4), encoded with ``msgspec.json``.
+"""JSON-RPC 2.0 envelopes and error codes, encoded with ``msgspec.json``.
 
 Encoding takes plain Python values or msgspec structs as ``params``/``result``. Decoding returns
 ``Request``, ``Notification`` or ``Response``; their ``params``/``result`` are plain Python
@@ -46,10 +46,10 @@ __all__ = [
 PARSE_ERROR: Final = -32700
 INVALID_REQUEST: Final = -32600
 METHOD_NOT_FOUND: Final = -32601
-INVALID_PARAMS: Final = -32602  # also: illegal task-FSM edges (contract §3)
+INVALID_PARAMS: Final = -32602  # also: illegal task-FSM edges (docs/lifecycle.md#transitions)
 INTERNAL_ERROR: Final = -32603
 
-# Daemon socket (§2) and plugin protocol (§17.4) codes.
+# Daemon socket (docs/wire-protocol.md#errors) and plugin (docs/plugins.md#errors) codes.
 UNAUTHORIZED: Final = -32000
 CAPABILITY_DENIED: Final = -32001
 ACTION_TIMEOUT: Final = -32002

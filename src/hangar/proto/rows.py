@@ -61,7 +61,7 @@ class AgentRow(Row, kw_only=True):
 
 
 class ActorRow(Row, kw_only=True):
-    """Members and agents in one list, for pickers (contract.md §3)."""
+    """Members and agents in one list, for pickers (docs/wire-protocol.md#rows)."""
 
     actor_ref: str
     display_name: str

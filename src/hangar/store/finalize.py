@@ -192,7 +192,7 @@ def _child_values(ctx: StoreContext, parent: RowMapping) -> dict[str, Any]:
         "attempt": parent["attempt"] + 1,
         "max_attempts": parent["max_attempts"],
         "parent_task_id": parent["id"],
-        # The tree survives for a resumed run; per-run columns start empty (contract §6).
+        # The work tree carries over; per-run columns start empty (docs/lifecycle.md#retries).
         "work_dir": parent["work_dir"],
         "autopilot_run_id": parent["autopilot_run_id"],
         "created_at": now,

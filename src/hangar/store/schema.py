@@ -2,7 +2,7 @@
 
 Times are epoch-ms in BIGINT columns (INTEGER affinity on SQLite; PostgreSQL's INTEGER is
 32-bit and would overflow). Foreign keys document intent: SQLite leaves them unenforced
-(contract.md §5), PostgreSQL enforces them. The unique indexes are the real guards.
+(docs/schema.md#conventions), PostgreSQL enforces them. The unique indexes are the real guards.
 """
 
 from __future__ import annotations

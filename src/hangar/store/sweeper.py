@@ -1,4 +1,4 @@
-"""TTL sweeps and boot-time recovery (contract.md §6): bulk, capped, idempotent transitions.
+"""TTL sweeps and boot recovery (docs/lifecycle.md#sweeper): bulk, capped, idempotent moves.
 
 Each band is one UPDATE that filters on its source status (so terminal rows are never
 touched and a re-run is a no-op) over at most ``batch`` rows picked by a subquery.

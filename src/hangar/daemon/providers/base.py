@@ -4,7 +4,7 @@ Pure logic, no process spawning. The runner asks a :class:`Provider` for a :clas
 spawns it, feeds every stdout line to the :class:`TranscriptParser` and finally calls
 :meth:`TranscriptParser.finish` with the exit code and the stderr tail. Parsing is permissive
 (garbage, unknown types and unknown fields are skipped); only the terminal decision fails closed.
-See ``reference/agent-clis.md`` §0 to §4 and ``contract.md`` §7.
+See docs/agents.md.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ ERROR_TAIL_LIMIT = 2000
 
 
 class MessageKind(enum.StrEnum):
-    """The five transcript lanes (contract.md §4)."""
+    """The five transcript lanes (docs/agents.md#transcript)."""
 
     AGENT = "agent"
     THINKING = "thinking"

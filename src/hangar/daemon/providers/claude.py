@@ -1,4 +1,4 @@
-"""Claude Code headless (``claude -p --output-format stream-json``), agent-clis.md §2."""
+"""Claude Code headless (``claude -p --output-format stream-json``), docs/agents.md#providers."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def tool_result_text(content: object) -> str:
 
 
 class ClaudeParser(JsonLinesParser):
-    """Parses Claude Code stream-json (§2.3) and decides the outcome (§2.5)."""
+    """Parses Claude Code stream-json and decides the outcome (docs/agents.md#outcome)."""
 
     def __init__(self, model: str | None = None) -> None:
         super().__init__()

@@ -1,4 +1,4 @@
-"""OpenAI Codex CLI (``codex exec --json``), agent-clis.md §3.
+"""OpenAI Codex CLI (``codex exec --json``), docs/agents.md#providers.
 
 The exit code is unreliable both ways, so the outcome comes from the events: a top-level
 ``error`` or a last ``turn.failed`` fails the run, a last ``turn.completed`` finishes it, and the
@@ -75,7 +75,7 @@ def _mcp_result_text(item: dict[str, Any]) -> str:
 
 
 class CodexParser(JsonLinesParser):
-    """Parses ``codex exec --json`` events (§3.2) and decides the outcome (§3.3)."""
+    """Parses ``codex exec --json`` events and decides the outcome (docs/agents.md#outcome)."""
 
     def __init__(self, model: str | None = None) -> None:
         super().__init__()

@@ -1,4 +1,4 @@
-"""Any command: plain-text stdout, outcome from the exit code (contract.md §7, v1 rules).
+"""Any command: plain-text stdout, outcome from the exit code (docs/agents.md#outcome).
 
 The prompt goes to stdin and into ``HANGAR_PROMPT``. Every non-blank stdout line is an agent
 message; the result text is the stdout tail.

@@ -1,4 +1,4 @@
-"""Google Gemini CLI (``gemini --prompt=… -o stream-json``), agent-clis.md §4.
+"""Google Gemini CLI (``gemini --prompt=… -o stream-json``), docs/agents.md#providers.
 
 The prompt travels as one ``--prompt=<text>`` argv element, so a prompt starting with ``-`` can
 never be read as a flag. Assistant text arrives as deltas; a contiguous run of deltas becomes one
@@ -65,7 +65,7 @@ def _error_message(value: object) -> str | None:
 
 
 class GeminiParser(JsonLinesParser):
-    """Parses Gemini CLI stream-json (§4.2) and decides the outcome."""
+    """Parses Gemini CLI stream-json and decides the outcome (docs/agents.md#outcome)."""
 
     def __init__(self, model: str | None = None) -> None:
         super().__init__()
