@@ -262,6 +262,10 @@ def send(
     res = request(calls.SESSION_SEND, params)
     if as_json:
         emit_json(res)
+    else:  # say it landed, and how: a silent send looks like nothing happened
+        how = "and pressed Enter" if not no_enter else "without Enter"
+        count = f"{len(body)} character{'' if len(body) == 1 else 's'}"
+        click.echo(f"sent {count} to {name} {how}")
 
 
 @session.command()
@@ -393,8 +397,21 @@ def _cli_spelling() -> Iterator[None]:
 def archive(name: str, force: bool, as_json: bool, workspace: str | None) -> None:
     """Ask the agent to exit, remove the worktree, keep the branch."""
     params = api.SessionArchiveParams(workspace_id=workspace, id=name, force=force)
-    with _cli_spelling():
-        row = request(calls.SESSION_ARCHIVE, params)
+    import threading
+
+    # the agent gets a few seconds to exit on its own: if it takes a while, say why
+    notice = threading.Timer(
+        1.0,
+        lambda: click.echo(f"waiting for {name}'s agent to exit (up to 5 s)…", err=True),
+    )
+    notice.daemon = True
+    if not as_json:
+        notice.start()
+    try:
+        with _cli_spelling():
+            row = request(calls.SESSION_ARCHIVE, params)
+    finally:
+        notice.cancel()
     if as_json:
         emit_json(row)
     else:
