@@ -267,7 +267,8 @@ async def test_a_task_on_a_repository_runs_in_its_own_worktree_branch(
     assert cwd == task["work_dir"]
     assert Path(cwd) != repo and not Path(cwd).is_relative_to(repo)
     assert readme == "hello"
-    assert _git(repo, "branch", "--list", branch)  # the branch lives in the repository
+    # the run committed nothing: its clean worktree and its branch are gone again
+    assert not Path(cwd).exists() and not _git(repo, "branch", "--list", branch)
     assert _git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "main"  # the checkout untouched
 
 

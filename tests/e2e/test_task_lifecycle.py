@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 
@@ -10,6 +11,7 @@ from tests.e2e.harness import Hangar, make_repo, pid_alive, wait_until
 
 
 def test_happy_path_runs_in_its_own_worktree_and_captures_everything(hangar: Hangar) -> None:
+    hangar.env["HANGAR_KEEP_WORKTREES"] = "1"  # to look inside the worktree afterwards
     repo = make_repo(hangar.tmp / "repo")
     hangar.agent("claude-bot", "claude", "happy", "--repo", str(repo), "--model", "sonnet")
     res = hangar.assign("claude-bot", "Say hello", "--description", "Greet the user.")
@@ -267,3 +269,25 @@ def test_a_task_is_retried_once_and_the_cap_is_explained(hangar: Hangar) -> None
     assert third["attempt"] == 3
     shown = hangar.run("task", "show", third["id"]).out
     assert "3 (retried by hand; automatic retries stop at 2)" in shown, shown
+
+
+def test_task_clean_removes_what_holds_no_work(hangar: Hangar) -> None:
+    hangar.env["HANGAR_KEEP_WORKTREES"] = "1"  # every ended task leaves its worktree
+    repo = make_repo(hangar.tmp / "repo")
+    hangar.json(
+        "agent", "create", "--name", "idle", "--provider", "command", "--command", "true",
+        "--repo", str(repo),
+    )  # fmt: skip
+    task = hangar.wait_done(hangar.assign("idle")["task"]["id"])
+    assert os.path.isdir(task["work_dir"])
+    dry = hangar.run("task", "clean", "--dry-run").out
+    assert task["id"] in dry and "would be removed" in dry and os.path.isdir(task["work_dir"])
+    hangar.run("task", "clean")
+    assert not os.path.exists(task["work_dir"])
+    branches = subprocess.run(
+        ["git", "-C", str(repo), "branch", "--list", "hangar/task/*"],
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert branches.strip() == ""
+    assert "nothing to clean" in hangar.run("task", "clean").out

@@ -26,6 +26,7 @@ __all__ = [
     "failed",
     "has_commits",
     "is_dirty",
+    "main_worktree",
     "remove_worktree",
     "repo_lock",
     "resolves",
@@ -203,6 +204,17 @@ async def unique_commits(
     args = ["rev-list", "--count", f"refs/heads/{branch}", "--not", *exclude, "--"]
     res = await _check(f"git rev-list {branch}", repo, *args, executor=executor)
     return int(res.stdout.strip())
+
+
+async def main_worktree(path: Path, *, executor: Executor | None = None) -> Path:
+    """The repository's main worktree (where its ``.git`` lives), from any of its worktrees."""
+    res = await _check(
+        f"git worktree list in {path}", path, "worktree", "list", "--porcelain", executor=executor
+    )
+    first = res.stdout.split("\n", 1)[0]
+    if not first.startswith("worktree "):
+        raise GitError(f"git worktree list in {path}: unexpected output {first!r}")
+    return Path(first.removeprefix("worktree "))
 
 
 async def default_base(repo: Path, *, executor: Executor | None = None) -> str:

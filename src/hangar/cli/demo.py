@@ -14,6 +14,7 @@ import click
 
 from hangar.cli.common import emit_json, kv
 from hangar.cli.errors import ERROR, CliError
+from hangar.core.ids import short_id
 from hangar.proto import api, calls
 
 
@@ -101,6 +102,7 @@ def demo(keep: bool, as_json: bool, workspace: str | None) -> None:
             detail = d.request(calls.TASK_GET, api.TaskIdParams(task_id=task_id))
             t, usage = detail.task, detail.usage
             ok = t.status == "done"
+            branch = f"hangar/task/{short_id(t.id)}"
             if as_json:
                 emit_json(detail)
             else:
@@ -118,11 +120,11 @@ def demo(keep: bool, as_json: bool, workspace: str | None) -> None:
                             f"{sum(u.output_tokens for u in usage)} out",
                         ),
                         ("cost", f"${cost:.4f}"),
-                        ("worktree", t.work_dir),
+                        ("branch", branch),
                     ]
                 )
-                if t.work_dir:
-                    click.echo("\n" + _git(Path(t.work_dir), "log", "--oneline", "-3").rstrip())
+                # the finished task's clean worktree is gone; its commits stay on its branch
+                click.echo("\n" + _git(repo, "log", "--oneline", "-3", branch).rstrip())
     finally:
         _stop_daemon(home)
         if keep:

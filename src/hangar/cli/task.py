@@ -226,6 +226,42 @@ def retry(task_id: str, as_json: bool, workspace: str | None) -> None:
         click.echo(f"queued retry {row.id} (attempt {row.attempt})")
 
 
+@task.command()
+@click.argument("task_id", required=False)
+@click.option("--dry-run", is_flag=True, help="Say what would be removed; remove nothing.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Also remove uncommitted changes and branches with commits the base lacks (lost).",
+)
+@common_options
+def clean(
+    task_id: str | None, dry_run: bool, force: bool, as_json: bool, workspace: str | None
+) -> None:
+    """Remove ended tasks' worktrees and hangar/task/* branches from your repositories.
+
+    Without --force nothing that holds work goes: a worktree with uncommitted changes is
+    kept, and so is a branch with commits its repository's base branch does not have."""
+    params = api.TaskCleanParams(
+        workspace_id=workspace, task_id=task_id, dry_run=dry_run, force=force
+    )
+    res = request(calls.TASK_CLEAN, params)
+    if as_json:
+        emit_json(res)
+        return
+    if not res.items:
+        click.echo("nothing to clean: no ended task has a worktree left")
+        return
+    verb = "would be" if dry_run else "was"
+    for item in res.items:
+        click.echo(f"{item.task_id}  {item.work_dir}")
+        click.echo(
+            f"  worktree {verb} {item.worktree}; branch {verb} {item.branch}"
+            if dry_run
+            else f"  worktree {item.worktree}; branch {item.branch}"
+        )
+
+
 def wait_for(d: Daemon, workspace: str | None, task_id: str, timeout_s: float) -> TaskRow:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

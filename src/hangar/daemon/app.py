@@ -120,6 +120,7 @@ class Daemon:
                 default_inactivity_ms=config.inactivity_ms,
                 default_max_runtime_ms=config.max_runtime_ms,
                 kill_grace_s=config.kill_grace_s,
+                keep_worktrees=config.keep_worktrees,
             ),
         )
 

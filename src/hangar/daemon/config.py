@@ -43,6 +43,8 @@ class DaemonConfig:
     session_prefix: str = "harness-"
     #: how long a new session's agent must stay alive for create to succeed
     launch_probe_s: float = DEFAULT_LAUNCH_PROBE_MS / 1000
+    #: HANGAR_KEEP_WORKTREES=1: leave every ended task's worktree and branch in place
+    keep_worktrees: bool = False
 
     @classmethod
     def from_env(
@@ -88,6 +90,7 @@ class DaemonConfig:
                 "HANGAR_SESSION_PREFIX", env.get("HARNESS_SESSION_PREFIX", "harness-")
             ),
             launch_probe_s=probe_ms / 1000,
+            keep_worktrees=env.get("HANGAR_KEEP_WORKTREES", "") not in ("", "0"),
         )
 
 

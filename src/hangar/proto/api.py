@@ -84,6 +84,9 @@ __all__ = [
     "SessionWaitIdleParams",
     "SessionWaitIdleResult",
     "SubscribeResult",
+    "TaskCleanItem",
+    "TaskCleanParams",
+    "TaskCleanResult",
     "TaskDetail",
     "TaskIdParams",
     "TaskMessagesParams",
@@ -274,6 +277,29 @@ class TaskMessagesResult(Result, kw_only=True):
     status: str
     #: the page was cut short to fit a frame: ask again from the last seq
     more: bool = False
+
+
+class TaskCleanParams(WorkspaceScoped, kw_only=True):
+    #: one task (else every ended task of the workspace with a worktree left)
+    task_id: str | None = None
+    #: say what would be done, do nothing
+    dry_run: bool = False
+    #: also remove uncommitted changes and branches with commits their base lacks
+    force: bool = False
+
+
+class TaskCleanItem(Result, kw_only=True):
+    task_id: str
+    work_dir: str
+    #: removed | kept: <why> | gone
+    worktree: str
+    #: deleted | kept: <why> | none
+    branch: str
+
+
+class TaskCleanResult(Result, kw_only=True):
+    items: list[TaskCleanItem]
+    dry_run: bool
 
 
 class HealthSnapshot(Result, kw_only=True):

@@ -67,6 +67,7 @@ TASK_TRANSITION: Final = Call(methods.TASK_TRANSITION, api.TaskTransitionParams,
 TASK_CANCEL: Final = Call(methods.TASK_CANCEL, api.TaskIdParams, TaskRow)
 TASK_RETRY: Final = Call(methods.TASK_RETRY, api.TaskIdParams, TaskRow)
 TASK_MESSAGES: Final = Call(methods.TASK_MESSAGES, api.TaskMessagesParams, api.TaskMessagesResult)
+TASK_CLEAN: Final = Call(methods.TASK_CLEAN, api.TaskCleanParams, api.TaskCleanResult)
 HEALTH: Final = Call(methods.HEALTH, api.Empty, api.HealthSnapshot)
 DAEMON_HEALTH: Final = Call(methods.DAEMON_HEALTH, api.WorkspaceScoped, api.DaemonHealthSnapshot)
 
@@ -111,6 +112,7 @@ ALL: Final[tuple[Call[Any, Any], ...]] = (
     TASK_CANCEL,
     TASK_RETRY,
     TASK_MESSAGES,
+    TASK_CLEAN,
     HEALTH,
     DAEMON_HEALTH,
     SESSION_CREATE,

@@ -31,6 +31,7 @@ __all__ = [
     "SESSION_WAIT_IDLE",
     "TASKS_LIST",
     "TASK_CANCEL",
+    "TASK_CLEAN",
     "TASK_GET",
     "TASK_MESSAGES",
     "TASK_RETRY",
@@ -64,6 +65,7 @@ TASK_TRANSITION = "hangar/task_transition"
 TASK_CANCEL = "hangar/task_cancel"
 TASK_RETRY = "hangar/task_retry"
 TASK_MESSAGES = "hangar/task_messages"
+TASK_CLEAN = "hangar/task_clean"
 HEALTH = "hangar/health"
 DAEMON_HEALTH = "hangar/daemon_health"
 

@@ -370,6 +370,12 @@ class Store:
                 conn, workspace_id, status=status, issue_id=issue_id, limit=limit, before=before
             )
 
+    async def task_ended_with_work_dir(
+        self, workspace_id: str, task_id: str | None = None
+    ) -> list[TaskRow]:
+        async with self._read() as conn:
+            return await tasks.ended_with_work_dir(conn, workspace_id, task_id)
+
     async def task_status_counts(self, workspace_id: str) -> dict[str, int]:
         """Tasks per status in one workspace: what a health pane needs, without the rows."""
         async with self._read() as conn:

@@ -28,6 +28,7 @@ from hangar.core.failures import DEFAULT_MAX_ATTEMPTS
 from hangar.core.fsm import (
     ACTIVE,
     PENDING,
+    TERMINAL,
     TaskStatus,
     check_transition,
     parse_status,
@@ -263,6 +264,22 @@ async def list_for_workspace(
         if limit < 0:
             raise InvalidValue("limit must not be negative")
         stmt = stmt.limit(limit)
+    return [task_row(m) for m in (await conn.execute(stmt)).mappings()]
+
+
+async def ended_with_work_dir(
+    conn: AsyncConnection, workspace_id: str, task_id: str | None = None
+) -> list[TaskRow]:
+    """Ended tasks of the workspace that had a directory (newest first): what may be left
+    of them on disk."""
+    stmt = select(_T).where(
+        _T.c.workspace_id == workspace_id,
+        _T.c.work_dir.is_not(None),
+        _T.c.status.in_(values_of(TERMINAL)),
+    )
+    if task_id is not None:
+        stmt = stmt.where(_T.c.id == task_id)
+    stmt = stmt.order_by(_T.c.created_at.desc(), _T.c.id.desc())
     return [task_row(m) for m in (await conn.execute(stmt)).mappings()]
 
 

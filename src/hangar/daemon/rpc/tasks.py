@@ -3,11 +3,13 @@ a board move). The transitions themselves are the lifecycle's."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hangar.daemon.lifecycle import Lifecycle
 from hangar.daemon.rpc.common import Routes, not_found, resolve_workspace, routes
 from hangar.daemon.rpc.pages import clip_task, fit, within_budget
+from hangar.daemon.tasks.retention import task_branch, tidy
 from hangar.proto import api, calls
 from hangar.proto.rows import TaskRow, WorkspaceRow
 from hangar.store import Store
@@ -36,6 +38,7 @@ class TaskRoutes:
             (calls.TASK_CANCEL, self.cancel),
             (calls.TASK_RETRY, self.retry),
             (calls.TASK_TRANSITION, self.transition),
+            (calls.TASK_CLEAN, self.clean),
         )
 
     async def _task(self, ws: WorkspaceRow, task_id: str) -> TaskRow:
@@ -86,3 +89,26 @@ class TaskRoutes:
         task = await self._task(ws, p.task_id)
         await self.lifecycle.move(ws.id, task, p.to_status)
         return {}
+
+    async def clean(self, conn: Connection, p: api.TaskCleanParams) -> api.TaskCleanResult:
+        """What is left of ended tasks in their repositories, removed where that loses
+        nothing (or ``force``); tasks without a worktree left are not listed."""
+        ws = await resolve_workspace(self.store, p.workspace_id)
+        if p.task_id is not None:
+            await self._task(ws, p.task_id)  # a missing or foreign id is not found
+        items = []
+        for task in await self.store.task_ended_with_work_dir(ws.id, p.task_id):
+            assert task.work_dir is not None
+            done = await tidy(
+                Path(task.work_dir), task_branch(task.id), force=p.force, dry_run=p.dry_run
+            )
+            if done.worktree != "gone":
+                items.append(
+                    api.TaskCleanItem(
+                        task_id=task.id,
+                        work_dir=task.work_dir,
+                        worktree=done.worktree,
+                        branch=done.branch,
+                    )
+                )
+        return api.TaskCleanResult(items=items, dry_run=p.dry_run)

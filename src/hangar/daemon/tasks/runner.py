@@ -22,6 +22,7 @@ from hangar.daemon.events import EventBus
 from hangar.daemon.lifecycle import Lifecycle
 from hangar.daemon.providers import AgentConfig, Outcome, get_provider
 from hangar.daemon.tasks.meta import write_meta
+from hangar.daemon.tasks.retention import task_branch, tidy
 from hangar.daemon.tasks.rowcache import RowCache
 from hangar.daemon.tasks.supervision import KillReason, Limits, Streams, Supervision
 from hangar.daemon.tasks.transcript import TranscriptSink
@@ -56,6 +57,8 @@ class RunSettings:
     kill_grace_s: float = 3.0
     #: provisioning (worktree checkout, spawn) must finish within this
     setup_timeout_s: float = 600.0
+    #: leave every ended run's worktree and branch in place (else only those holding work)
+    keep_worktrees: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,8 @@ class TaskRunner:
         self._kill_reason: KillReason | None = None
         self._killed = asyncio.Event()
         self._pinned_session: str | None = None
+        #: the run's own branch, once its worktree is made
+        self._branch: str | None = None
         self._inactivity_ms = deps.settings.default_inactivity_ms
 
     # -- control -------------------------------------------------------------------------
@@ -164,6 +169,18 @@ class TaskRunner:
         write_meta(task_root, task.id, proc.pid, started.task.started_at or 0)
         self.log.info("task started", pid=proc.pid, argv0=launch.argv[0], workdir=str(workdir))
         await self._supervise(proc, provider.parser(agent.model), agent, launch.stdin, task_root)
+        if self._branch is not None and not self.settings.keep_worktrees:
+            await self._tidy(workdir, self._branch)
+
+    async def _tidy(self, workdir: Path, branch: str) -> None:
+        """The run has ended: drop its worktree and branch where that loses nothing."""
+        try:
+            done = await tidy(workdir, branch)
+        except Exception as exc:  # best effort: `hangar task clean` can finish the job
+            self.log.warning("worktree not tidied", error=str(exc))
+            return
+        if done.kept_anything:
+            self.log.info("worktree kept", worktree=done.worktree, branch=done.branch)
 
     async def _provision(self, task_root: Path, agent: AgentRow, issue: IssueRow | None) -> Path:
         workdir = task_root / "workdir"
@@ -174,7 +191,9 @@ class TaskRunner:
             top = await git.toplevel(Path(repo))
             if workdir.exists():
                 raise ProvisionError(f"{workdir} already exists; refusing to reuse it")
-            await git.add_worktree(top, workdir, f"hangar/task/{short_id(self.task.id)}")
+            branch = task_branch(self.task.id)
+            await git.add_worktree(top, workdir, branch)
+            self._branch = branch
         else:
             workdir.mkdir(exist_ok=True)
         return workdir
