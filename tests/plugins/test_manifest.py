@@ -1,4 +1,4 @@
-"""manifest.toml validation (contract §17.5): every grant-form rule, and every bad input
+"""manifest.toml validation (docs/plugins.md#manifest): every grant-form rule, and every bad input
 named in one clear problem line."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Wire types: JSON shapes per contract §17.3, base64 bytes, legacy integer arrays, chunks."""
+"""Wire types: JSON shapes (docs/plugins.md#shapes), base64, legacy integer arrays, chunks."""
 
 from __future__ import annotations
 

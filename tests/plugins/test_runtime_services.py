@@ -241,6 +241,16 @@ async def test_managed_gate_forms(make_svc: Make, rt_host: PluginHost, tmp_path:
     assert bad_cwd["code"] == p.INVALID_PARAMS
 
 
+async def test_managed_missing_program_fails_the_call(
+    make_svc: Make, rt_host: PluginHost, tmp_path: Path
+) -> None:
+    gone = tmp_path / "gone"
+    ns = await make_svc("mgone", f'spawn_managed_subprocess = ["{gone}"]')
+    got = await call(rt_host, ns, "host/spawn_managed_subprocess", {"argv": [str(gone)]})
+    assert got["code"] == p.INTERNAL_ERROR and got["message"].startswith(f"cannot start {gone}")
+    assert not rt_host.managed.pids(ns)
+
+
 async def test_managed_cap_and_teardown_on_stop_crash_and_close(
     make_svc: Make, plugin_home: HangarPaths, plugins_dir: Path
 ) -> None:

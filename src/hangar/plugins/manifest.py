@@ -1,4 +1,4 @@
-"""``manifest.toml`` (contract §17.5): parse with tomllib, validate, re-encode with tomli_w.
+"""``manifest.toml`` (docs/plugins.md#manifest): parse, validate, re-encode with tomli_w.
 
 Validation collects every problem before failing, so one run of ``ainb plugins check`` shows
 them all. Capabilities are deny-by-default: a capability is granted iff its value is ``true``

@@ -1,4 +1,4 @@
-"""The plugin wire contract, ABI 2 (contract §17.2-17.4): method names, message shapes, codes.
+"""The plugin wire contract, ABI 2 (docs/plugins.md#methods): method names, message shapes, codes.
 
 Every message is a JSON-RPC 2.0 envelope (``hangar.proto.jsonrpc``) inside a Content-Length
 frame (``hangar.proto.framing``). The types here are the ``params``/``result`` payloads.
@@ -101,7 +101,7 @@ __all__ = [
 ]
 
 
-# Payloads above this many bytes travel as ``Chunk``s of at most this size (§17.3). Base64
+# Payloads above this many bytes travel as ``Chunk``s of at most this size. Base64
 # makes a 2 MiB chunk about 2.7 MiB on the wire, well inside the 16 MiB frame limit.
 CHUNK_SIZE: Final = 2 * 1024 * 1024
 
@@ -141,7 +141,7 @@ LogLevel = Literal["trace", "debug", "info", "warn", "error"]
 
 
 def capability_denied(cap: str, data: Any = None) -> RpcError:
-    """The -32001 error every ungranted call gets (message fixed by §17.4)."""
+    """The -32001 error every ungranted call gets (docs/plugins.md#capability-gate)."""
     return RpcError(CAPABILITY_DENIED, f"capability denied: {cap}", data)
 
 
@@ -410,7 +410,7 @@ class CliOutput(msgspec.Struct, frozen=True):
 
 
 class Chunk(msgspec.Struct, frozen=True):
-    """One slice of a payload above ``CHUNK_SIZE`` (§17.3).
+    """One slice of a payload above ``CHUNK_SIZE`` (docs/plugins.md#transport).
 
     ``partial`` is true on every slice of a split payload; ``is_final`` marks the last one.
     A receiver drops slices that arrive without the chunk 0 of their ``version``.

@@ -16,10 +16,11 @@ import os
 import re
 import secrets
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from hangar.adapters.files import write_private
 
 CONFIG_DIR_ENV = "CLAUDE_CONFIG_DIR"
 #: Not ``.claude.json.lock``: Claude's own lockfile library may create that as a directory.
@@ -75,7 +76,7 @@ def trust_worktree(path: Path, *, config_file: Path | None = None) -> None:
         doc.setdefault("hasCompletedOnboarding", True)
         if original is not None:
             _backup_once(target)
-        _write_atomic(target, _dump(doc), _mode(target))
+        write_private(target, _dump(doc), mode=_mode(target), sync=True)
 
 
 async def trust_worktree_async(path: Path, *, config_file: Path | None = None) -> None:
@@ -147,23 +148,3 @@ def _backup_once(target: Path) -> None:
     backup = target.with_name(target.name + BACKUP_SUFFIX)
     if not backup.exists():
         shutil.copy2(target, backup)
-
-
-def _write_atomic(target: Path, data: bytes, mode: int) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fchmod(fh.fileno(), mode)
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)  # make the rename itself durable
-    finally:
-        os.close(dir_fd)

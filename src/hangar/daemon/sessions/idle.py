@@ -1,6 +1,6 @@
 """Busy / idle / waiting from pane snapshots: pure functions, the clock passed in.
 
-The seed's rule is a hash of the last 200 lines: changed means busy, unchanged for the
+The basic rule is a hash of the last 200 lines: changed means busy, unchanged for the
 threshold means idle. Two fixes on top: a dead pane is ``exited`` (a crashed agent's
 frozen screen is not finished work), and for Claude Code a question, permission or
 selection prompt near the bottom of the screen is ``waiting_for_input`` (a pure hash
@@ -23,7 +23,7 @@ BOTTOM_LINES = 25
 WAITING_DEBOUNCE_MS = 1000
 
 #: Claude Code's question, permission and selection prompts. These UI strings ROT between
-#: Claude releases (peers.md §7.9): when a new release's prompt reads as busy or idle,
+#: Claude releases: when a new release's prompt reads as busy or idle,
 #: add its text here, with a screen fixture in tests/sessions/test_idle.py.
 CLAUDE_WAITING_MARKERS: tuple[str, ...] = (
     "Do you want to proceed?",  # Bash and tool permission

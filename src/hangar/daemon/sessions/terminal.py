@@ -17,7 +17,7 @@ from hangar.daemon.sessions.tmux import Tmux
 from hangar.proto import api
 from hangar.proto.rows import SessionRow
 
-#: one send per session per this many seconds (the seed's 200 ms); later sends wait
+#: one send per session per this many seconds (docs/sessions.md#send); later sends wait
 SEND_INTERVAL_S = 0.2
 #: a long paste takes tmux longer to settle before the Enter
 ENTER_DELAY_LONG_S = 0.25
@@ -44,7 +44,7 @@ class SessionTerminal:
             raise SessionError("invalid_text", str(exc)) from None
         row = await self.access.active(workspace_id, ref)
         async with self.access.send_lock(row.id):
-            # the seed's rate limit, as HEAD does it: wait instead of failing the caller
+            # rate limit: wait instead of failing the caller (docs/sessions.md#send)
             wait = self._last_send.get(row.id, 0.0) + SEND_INTERVAL_S - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)

@@ -331,7 +331,7 @@ class Tmux:
         return [*self._base(), "attach-session", "-t", self._session(name)]
 
     def attach_hint(self, name: str) -> str:
-        """The command a person types to attach, in the seed's form."""
+        """The command a person types to attach (docs/sessions.md#attach)."""
         sock = f"-L {shlex.quote(self.socket_name)} " if self.socket_name else ""
         return f"tmux {sock}attach-session -t {shlex.quote(name)}"
 

@@ -1,12 +1,13 @@
 """A run's ``.gc_meta.json``: which process group it spawned, so the next daemon can reap
-a group the previous one left behind (docs/lifecycle.md#recovery)."""
+a group the previous one left behind (docs/lifecycle.md#boot-recovery)."""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
+
+from hangar.adapters.files import write_private
 
 __all__ = ["read_meta", "write_meta"]
 
@@ -15,9 +16,7 @@ _NAME = ".gc_meta.json"
 
 def write_meta(task_root: Path, task_id: str, pid: int, started_at: int) -> None:
     meta = {"task_id": task_id, "pid": pid, "pgid": pid, "started_at": started_at}
-    tmp = task_root / f"{_NAME}.tmp"
-    tmp.write_text(json.dumps(meta))
-    os.replace(tmp, task_root / _NAME)
+    write_private(task_root / _NAME, json.dumps(meta))
 
 
 def read_meta(task_root: Path) -> dict[str, Any] | None:

@@ -1,4 +1,4 @@
-"""The ABI 2 conformance suite (contract §17.7): 14 axes that drive the real runtime.
+"""The ABI 2 conformance suite (docs/plugins.md#conformance-suite): 14 axes, real runtime.
 
 ``run_suite(plugin_dir)`` runs every axis against one plugin directory and returns one
 ``AxisResult(axis, name, ok, detail)`` per axis; ``ainb plugins check PATH`` prints them.

@@ -1,4 +1,4 @@
-"""Axes 11, 12 and 13: shutdown, crash recovery and quarantine (§17.6)."""
+"""Axes 11, 12 and 13: shutdown, crash recovery and quarantine (docs/plugins.md#lifecycle)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from hangar.plugins.protocol import Viewport, WireBuffer
 
 __all__ = ["buffer_problems", "decode_buffer"]
 
-_MAX_MODIFIER: Final = 511  # every ratatui bit of §17.3 set
+_MAX_MODIFIER: Final = 511  # every modifier bit set (docs/plugins.md#shapes)
 _MAX_SYMBOL: Final = 16  # a grapheme cluster, generously; never a whole line
 
 

@@ -1,4 +1,4 @@
-"""The 14 axes (contract §17.7), and ``run_suite``: each axis in a fresh, private host."""
+"""The 14 axes (docs/plugins.md#conformance-suite), ``run_suite``: one fresh host each."""
 
 from __future__ import annotations
 

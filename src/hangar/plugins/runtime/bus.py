@@ -1,6 +1,6 @@
 """The event bus: the latest snapshot per topic, who wants which topic, and first-publish waits.
 
-Only the latest payload per topic is kept (§17.2), and the number of topics, the size of
+Only the latest payload per topic is kept, and the number of topics, the size of
 a payload and the bytes held (in all, and per publisher: ``BusLimits``) are capped, so a
 publisher cannot make the host hoard memory. Chunked publishes are reassembled per
 (publisher, topic), under the same kind of byte budget.

@@ -1,12 +1,13 @@
-"""Managed children for ``host/spawn_managed_subprocess`` (§17.2).
+"""Managed children for ``host/spawn_managed_subprocess`` (docs/plugins.md#plugin-to-host).
 
 A child is exec'd from its argv (never a shell) in its own session, tied to the host by a
-death signal like the plugins (``process.spawn``). Each stdout line goes to the plugin that
-spawned it as a ``plugin/handle_event`` on ``managed:<handle>:stdout`` (the raw line, newline
-stripped, cut at ``MAX_LINE``); when it exits, ``managed:<handle>:exit`` carries a
-``ManagedExit``. Lines are dropped (and counted in the exit event) while that plugin's
-connection already has ``OUTPUT_BACKLOG`` bytes waiting to be written. When the plugin
-stops or crashes, or the host closes, its children's groups are killed and reaped.
+death signal like the plugins (``process.spawn``); a program that is missing or not
+executable fails the call. Each stdout line goes to the plugin that spawned it as a
+``plugin/handle_event`` on ``managed:<handle>:stdout`` (the raw line, newline stripped, cut
+at ``MAX_LINE``); when it exits, ``managed:<handle>:exit`` carries a ``ManagedExit``. Lines
+are dropped (and counted in the exit event) while that plugin's connection already has
+``OUTPUT_BACKLOG`` bytes waiting to be written. When the plugin stops or crashes, or the
+host closes, its children's groups are killed and reaped.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from hangar.adapters.process import spawn as spawn_process
 from hangar.plugins import protocol as p
 from hangar.plugins.runtime import process
 from hangar.plugins.runtime.connection import Connection
@@ -78,17 +80,8 @@ class ManagedChildren:
         env = {k: v for k, v in base_env.items() if not k.startswith(ENV_PREFIX)}
         env.update(params.env or {})
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *process.PDEATHSIG_PREFIX,
-                program,
-                *params.argv[1:],
-                cwd=cwd,
-                env=env,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.DEVNULL,
-                start_new_session=True,
-                limit=MAX_LINE,
+            proc = await spawn_process(
+                [program, *params.argv[1:]], cwd=cwd, env=env, pipe_stderr=False, limit=MAX_LINE
             )
         except (OSError, ValueError) as exc:
             raise RpcError(

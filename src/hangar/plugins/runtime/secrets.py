@@ -1,4 +1,4 @@
-"""Read-only secrets for ``host/secret_store_get`` (§17.2): there is no write path.
+"""Read-only secrets for ``host/secret_store_get``: there is no write path.
 
 Backends, first hit wins: the environment (``AINB_SECRET_<SCOPE>_<KEY>``, upper-cased, every
 non-alphanumeric → ``_``), then ``<data home>/secrets.toml`` (one table per scope), which is

@@ -11,13 +11,13 @@ import asyncio
 import os
 import queue
 import stat
-import tempfile
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import Any, TypeVar
 
+from hangar.adapters.files import write_private
 from hangar.plugins.protocol import DirEntry, NetworkFetchParams, NetworkFetchResult
 from hangar.proto.jsonrpc import INTERNAL_ERROR, INVALID_PARAMS, NOT_FOUND, RpcError
 
@@ -150,13 +150,10 @@ def read_dir(path: Path) -> list[DirEntry]:
 
 
 def write_file(path: Path, data: bytes) -> None:
-    """Atomic write (temp file + rename), creating parent directories."""
+    """Atomic write (temp file + rename, the file 0600), creating parent directories."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp.", dir=path.parent)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
+        write_private(path, data)
     except OSError as exc:
         raise RpcError(INTERNAL_ERROR, f"cannot write {path}: {exc.strerror or exc}") from None
 

@@ -1,4 +1,4 @@
-"""Unix-socket streams for ``host/unix_socket_dial`` / ``_send`` / ``_close`` (§17.2).
+"""Unix-socket streams for ``host/unix_socket_dial`` / ``_send`` / ``_close``.
 
 What the peer sends reaches the dialling plugin as ``plugin/handle_event`` on
 ``socket:<stream_id>`` with a ``SocketEvent`` payload (``data`` / ``eof`` / ``error``).

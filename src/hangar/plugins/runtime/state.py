@@ -4,7 +4,7 @@ written atomically.
 Each CLI invocation is its own host; a plugin quarantined in one stays quarantined in the
 next until ``ainb plugins reload ID`` clears it. Its crashes are kept here too (wall-clock
 times, pruned to the failure window), so three crashing ``ainb`` runs inside the window add
-up to a quarantine like three crashes in one long-lived host (§17.6). Changes are load →
+up to a quarantine like three crashes in one long-lived host. Changes are load →
 modify → save under an exclusive ``flock`` on ``state.json.lock``, so two hosts (a CLI and a
 TUI) never drop each other's entries; readers need no lock, the rename is atomic.
 """
@@ -14,13 +14,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import os
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from hangar.adapters.files import write_private
 from hangar.core.paths import HangarPaths
 
 __all__ = ["QuarantineStore"]
@@ -97,17 +96,7 @@ class QuarantineStore:
 
     def _save(self, data: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".state.", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, indent=2, sort_keys=True)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        write_private(self.path, json.dumps(data, indent=2, sort_keys=True), sync=True)
 
 
 def _entries(data: dict[str, Any], key: str) -> dict[str, Any]:

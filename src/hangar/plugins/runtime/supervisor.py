@@ -1,4 +1,4 @@
-"""One plugin's lifecycle (§17.6): Idle → Spawning → Running; crash → Backoff → Spawning;
+"""One plugin's lifecycle: Idle → Spawning → Running; crash → Backoff → Spawning;
 ``max_crashes`` crashes inside ``crash_window`` → Quarantined until a reload; stop or idle
 reap → ShuttingDown → Idle.
 
