@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from hangar.core.durations import parse_duration
-from hangar.core.env_policy import DEFAULT_ALLOW, EnvPolicy
+from hangar.core.env_policy import ALLOW_FILE, DEFAULT_ALLOW, DeniedEntry, EnvPolicy
 from hangar.core.paths import HangarPaths
 
 DEFAULT_SLOTS = 20
@@ -106,19 +105,20 @@ def _duration(env: Mapping[str, str], key: str, default_ms: int) -> int:
 
 def load_env_policy(paths: HangarPaths) -> EnvPolicy:
     """``<home>/env.allow.toml`` ``[env].allow`` replaces the default allowlist when present;
-    the deny family is applied regardless."""
-    path = paths.root / "env.allow.toml"
+    the deny family is applied regardless. An entry in the deny family (``LD_*``,
+    ``LD_AUDIT``, ``PYTHON*``, ``BASH_*``, …) is a ``ConfigError`` naming the entry, its
+    family and why, so the daemon refuses to start rather than run with a policy the user
+    did not get."""
+    path = paths.root / ALLOW_FILE
     try:
-        data = tomllib.loads(path.read_text())
+        text = path.read_text()
     except FileNotFoundError:
         return EnvPolicy(allow=tuple(DEFAULT_ALLOW))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
-    section = data.get("env", {})
-    allow = section.get("allow") if isinstance(section, dict) else None
-    if not isinstance(allow, list) or not all(isinstance(k, str) for k in allow):
-        raise ConfigError(f"{path}: [env].allow must be a list of strings")
     try:
-        return EnvPolicy.from_keys(allow)  # validates each key; deny-family keys refused
+        return EnvPolicy.from_toml(text)  # validates each entry; deny-family entries refused
+    except DeniedEntry as exc:
+        raise ConfigError(f"{path}: {exc}; remove it from [env].allow") from None
     except ValueError as exc:
         raise ConfigError(f"{path}: {exc}") from None

@@ -19,6 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from hangar.core.env_policy import EnvPolicy
 from hangar.core.paths import HangarPaths
 from hangar.plugins import protocol as p
 from hangar.plugins.protocol import CliOutput, KeyEvent, Viewport, WireBuffer
@@ -33,7 +34,7 @@ from hangar.plugins.runtime.discovery import (
     load_plugin_dir,
     search_dirs,
 )
-from hangar.plugins.runtime.environment import plugin_environment
+from hangar.plugins.runtime.environment import load_policy, plugin_environment
 from hangar.plugins.runtime.errors import PluginError, PluginNotFound
 from hangar.plugins.runtime.gate import CapabilityGate
 from hangar.plugins.runtime.host_services import HostServices, wait_initialised
@@ -107,6 +108,7 @@ class PluginHost:
         log_bytes_per_sec: int = 256 * 1024,
         secret_store: secrets.SecretStore | None = None,
         discovery: Discovery | None = None,
+        env_policy: EnvPolicy | None = None,
     ) -> None:
         """``dirs``: (directory, source) pairs to search; default: ``search_dirs()``.
         ``discovery``: one already made (with the same ``reserved``); ``dirs`` is then unused.
@@ -114,8 +116,12 @@ class PluginHost:
         ``bus_limits``: the event bus's byte budgets. ``log_*_per_sec``: what one plugin
         may log through ``host/log`` (and bad notifications) before lines are dropped.
         ``secret_store``: answers ``host/secret_store_get``; default: the environment
-        (``AINB_SECRET_<SCOPE>_<KEY>``), then ``<data home>/secrets.toml``."""
+        (``AINB_SECRET_<SCOPE>_<KEY>``), then ``<data home>/secrets.toml``.
+        ``env_policy``: the allowlist plugins' environments are built with; default: the
+        user's ``<data home>/env.allow.toml``, as the daemon reads it (read when a plugin
+        first starts; a file the daemon would refuse keeps every plugin from starting)."""
         self._env = dict(os.environ if env is None else env)
+        self._env_policy: EnvPolicy | str | None = env_policy  # str: why the file is refused
         self.paths = HangarPaths.from_env(self._env) if paths is None else paths
         self.policy = policy or Policy()
         self.limits = limits or Limits()
@@ -253,6 +259,17 @@ class PluginHost:
     def _check_open(self, plugin_id: str) -> None:
         if self._closing:
             raise PluginError(plugin_id, "the plugin host is shutting down")
+        if isinstance(self._policy(), str):
+            raise PluginError(plugin_id, f"cannot build its environment: {self._policy()}")
+
+    def _policy(self) -> EnvPolicy | str:
+        """The environment policy, or why the user's allow file is refused."""
+        if self._env_policy is None:
+            try:
+                self._env_policy = load_policy(self.paths.root)
+            except ValueError as exc:
+                self._env_policy = str(exc)
+        return self._env_policy
 
     async def stop(self, plugin_id: str) -> None:
         await self.supervisor(plugin_id).stop("stop")
@@ -337,7 +354,11 @@ class PluginHost:
     # -- plugin → host (called by supervisors) ---------------------------------------------------
 
     def plugin_env(self, spec: PluginSpec) -> dict[str, str]:
-        return plugin_environment(self._env, spec, self.paths.root, self.data_dir(spec.id))
+        """The scrubbed environment ``spec`` starts with (docs/plugins.md#environment)."""
+        policy = self._policy()
+        if isinstance(policy, str):  # ``_check_open`` refused the start already; fail closed
+            policy = EnvPolicy(allow=())
+        return plugin_environment(self._env, spec, self.data_dir(spec.id), policy)
 
     def on_running(self, sup: Supervisor) -> None:
         """A (re)started plugin catches up on the topics it subscribes to."""

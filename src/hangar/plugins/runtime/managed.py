@@ -23,7 +23,7 @@ from hangar.adapters.process import spawn as spawn_process
 from hangar.plugins import protocol as p
 from hangar.plugins.runtime import process
 from hangar.plugins.runtime.connection import Connection
-from hangar.plugins.runtime.secrets import ENV_PREFIX
+from hangar.plugins.runtime.environment import managed_environment
 from hangar.proto.jsonrpc import INTERNAL_ERROR, INVALID_PARAMS, RpcError
 
 __all__ = ["MAX_CHILDREN", "MAX_LINE", "OUTPUT_BACKLOG", "ManagedChildren"]
@@ -77,8 +77,10 @@ class ManagedChildren:
         cwd = params.cwd or default_cwd
         if not os.path.isabs(cwd) or not os.path.isdir(cwd):
             raise RpcError(INVALID_PARAMS, f"cwd must be an existing absolute directory: {cwd!r}")
-        env = {k: v for k, v in base_env.items() if not k.startswith(ENV_PREFIX)}
-        env.update(params.env or {})
+        try:  # the plugin's scrubbed environment; what it adds may not be in the deny family
+            env = managed_environment(base_env, params.env or {})
+        except ValueError as exc:
+            raise RpcError(INVALID_PARAMS, str(exc)) from None
         try:
             proc = await spawn_process(
                 [program, *params.argv[1:]], cwd=cwd, env=env, pipe_stderr=False, limit=MAX_LINE
