@@ -20,6 +20,7 @@ import pytest
 from hangar.client import SyncClient
 from hangar.core.paths import HangarPaths
 from tests.e2e.harness import Hangar, make_repo, pid_alive, wait_until
+from tests.sessions.helpers import format_payload, write_dumper
 
 BASH = "bash --noprofile --norc"
 #: sessions keep little in the store: the lifecycle and crash tests run on both databases,
@@ -723,3 +724,64 @@ def test_a_wait_right_after_a_send_never_takes_the_old_screen_for_settled(
     waited = h.json("session", "wait", "quiet", "--timeout", "20s", "--poll", "50ms")
     assert waited["state"] == "idle"
     assert "got-hello" in sessions.read("quiet")
+
+
+def _dump_of(agent: Path) -> dict:
+    """What the dumper agent (tests/sessions/helpers.py) recorded, once it has."""
+    out = Path(f"{agent}.json")
+    return wait_until(lambda: out.exists() and json.loads(out.read_text()), timeout=20)
+
+
+@sqlite_only
+def test_a_session_agent_sees_the_policy_never_the_daemons_environment(
+    sessions: Sessions, tmp_path: Path
+) -> None:
+    """The shell that auto-starts the daemon holds secrets and code-loading variables; the
+    session's agent sees only what the environment policy lets through."""
+    h = sessions.h
+    empty = tmp_path / "bash_env"
+    empty.write_text("")
+    secrets = {
+        "LD_PRELOAD": "libc.so.6",  # preloading libc again is harmless, and still a leak
+        "BASH_ENV": str(empty),
+        "GITHUB_TOKEN": "ghp_leak",
+        "AWS_SECRET_ACCESS_KEY": "aws-leak",
+    }
+    h.env.update(secrets, LANG="C.UTF-8")
+    agent = write_dumper(tmp_path / "agent-bin" / "agent")
+
+    row = sessions.create("env", command=str(agent))
+
+    env = _dump_of(agent)["env"]
+    assert not set(secrets) & set(env), env
+    for key in ("HOME", "PATH", "LANG"):
+        assert env[key] == h.env[key]
+    assert "TERM" in env  # the pane's own
+    assert (env["HANGAR_SESSION"], env["HANGAR_SESSION_ID"]) == ("env", row["id"])
+    assert env["PWD"] == row["worktree_path"]
+    # the tmux server the daemon started holds none of them either
+    server = sessions.tmux("show-environment", "-g").stdout
+    assert not {line.split("=")[0] for line in server.splitlines()} & set(secrets)
+
+
+@sqlite_only
+def test_paths_holding_tmux_formats_are_used_as_they_are(
+    sessions: Sessions, tmp_path: Path
+) -> None:
+    """A worktree root holding `#(…)` never runs a command, and the session works there."""
+    h = sessions.h
+    marker = tmp_path / "expanded"
+    root = tmp_path / f"roots {format_payload(marker)}"
+    agent = write_dumper(tmp_path / "agent-bin" / "agent")
+
+    row = sessions.create("odd", "--worktree-root", str(root), command=str(agent))
+
+    assert row["worktree_path"] == str(root / "odd")
+    assert _dump_of(agent)["cwd"] == row["worktree_path"]
+    assert not marker.exists()
+    archived = h.json("session", "archive", "odd", "--force")
+    assert archived["status"] == "archived" and not (root / "odd").exists()
+    refused = h.run("session", "create", f"x{format_payload(marker)}", "--repo",
+                    str(sessions.repo), "--command", "cat", ok=False)  # fmt: skip
+    assert refused.code != 0 and "invalid session name" in refused.err.lower()
+    assert not marker.exists()

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
 from hangar.adapters.executor import CommandResult, CommandTimeout
 from hangar.daemon.sessions.tmux import (
+    ENV_PROGRAM,
+    LAUNCHER,
     SEND_KEYS_MAX_BYTES,
     DuplicateSession,
     PaneState,
     SessionGone,
     Tmux,
     TmuxError,
+    start_dir,
 )
 from hangar.testing.executor import RecordingExecutor
+
+from .helpers import wait_until
 
 T = ["tmux", "-L", "s1"]
 GONE = CommandResult(1, "", "can't find session: p-a\n")
@@ -26,50 +32,147 @@ def make(socket: str | None = "s1") -> tuple[Tmux, RecordingExecutor]:
     return Tmux(ex, socket_name=socket), ex
 
 
-async def test_new_session_chains_remain_on_exit(tmp_path: Path) -> None:
-    tmux, ex = make()
-    ex.script([*T, "new-session"], CommandResult(0, "%7\n", ""))
+class ReadingExecutor(RecordingExecutor):
+    """Also keeps what the environment file named in a new-session argv held at the time."""
+
+    env_files: dict[str, bytes]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.env_files = {}
+
+    async def run(
+        self, argv: list[str], *, input: bytes | None = None, timeout: float = 10.0
+    ) -> CommandResult:
+        if "new-session" in argv:
+            path = argv[argv.index("--") + len(LAUNCHER) + 1]
+            self.env_files[path] = Path(path).read_bytes()
+            assert Path(path).stat().st_mode & 0o777 == 0o600
+        return await super().run(argv, input=input, timeout=timeout)
+
+
+SERVER_ENV = {
+    "PATH": "/bin",
+    "HOME": "/home/u",
+    "LC_ALL": "C.UTF-8",
+    "TMUX_TMPDIR": "/run/t",
+    "GITHUB_TOKEN": "secret",
+    "LD_PRELOAD": "/evil.so",
+    "BASH_ENV": "/evil.sh",
+    "TMUX": "/tmp/tmux-1/default,1,0",
+}
+
+
+def make_new(socket: str | None = "s1") -> tuple[Tmux, ReadingExecutor]:
+    ex = ReadingExecutor()
+    return Tmux(ex, socket_name=socket, server_env=SERVER_ENV), ex
+
+
+async def test_new_session_argv(tmp_path: Path) -> None:
+    tmux, ex = make_new()
+    ex.script([ENV_PROGRAM], CommandResult(0, "%7\n", ""))
+    ex.script([*T, "display-message"], GONE)  # the hand-off wait stops at a gone pane
     pane = await tmux.new_session(
-        "p-a", tmp_path, ["claude", "--model", "x;"], env={"A": "1", "B": "two words;"}
+        "p-a", tmp_path, ["/bin/claude", "--model", "x;"], env={"A": "1", "B": "two words;"}
     )
     assert pane == "%7"
-    assert ex.argvs == [
-        [
-            *T, "new-session", "-d", "-s", "p-a", "-c", str(tmp_path),
-            "-x", "200", "-y", "50", "-P", "-F", "#{pane_id}",
-            "-e", "A=1", "-e", "B=two words\\;",
-            "--", "claude", "--model", "x\\;",
-            ";", "set-option", "-t", "=p-a:", "remain-on-exit", "on",
-        ]
-    ]  # fmt: skip
-
-
-async def test_new_session_quotes_a_lone_argument_for_sh(tmp_path: Path) -> None:
-    tmux, ex = make(None)
-    ex.script(["tmux", "new-session"], CommandResult(0, "%0\n", ""))
-    await tmux.new_session("p-a", tmp_path, ["/opt/my tools/claude"], width=80, height=24)
     argv = ex.argvs[0]
-    assert argv[:2] == ["tmux", "new-session"]
+    env_file = argv[argv.index("--") + len(LAUNCHER) + 1]
+    assert argv == [
+        # a server this starts gets only what tmux needs, never the daemon's environment
+        ENV_PROGRAM, "-i", "PATH=/bin", "HOME=/home/u", "LC_ALL=C.UTF-8", "TMUX_TMPDIR=/run/t",
+        *T, "new-session", "-d", "-s", "p-a", "-c", str(tmp_path),
+        "-x", "200", "-y", "50", "-P", "-F", "#{pane_id}",
+        "--", *LAUNCHER, env_file, str(tmp_path), "/bin/claude", "--model", "x\\;",
+        ";", "set-option", "-t", "=p-a:", "remain-on-exit", "on",
+    ]  # fmt: skip
+    # the environment is in a private file, never on a command line, and gone afterwards
+    assert ex.env_files[env_file] == b"A=1\0B=two words;"
+    assert not Path(env_file).exists()
+
+
+async def test_new_session_in_a_directory_with_formats_starts_in_a_safe_one(
+    tmp_path: Path,
+) -> None:
+    tmux, ex = make_new(None)
+    ex.script([ENV_PROGRAM], CommandResult(0, "%0\n", ""))
+    ex.script(["tmux", "display-message"], GONE)
+    cwd = tmp_path / "a#(touch x)" / "b#{pane_id}" / "c"
+    cwd.mkdir(parents=True)
+    await tmux.new_session("p-a", cwd, ["cat"], width=80, height=24)
+    argv = ex.argvs[0]
+    assert argv[argv.index("-c") + 1] == str(tmp_path)  # the nearest ancestor without "#"
     assert argv[argv.index("-x") : argv.index("-x") + 4] == ["-x", "80", "-y", "24"]
-    assert argv[argv.index("--") + 1 : argv.index(";")] == ["'/opt/my tools/claude'"]
+    # the real directory goes to the launcher as a plain argument, after "--"
+    launched = argv[argv.index("--") + 1 : argv.index(";")]
+    assert launched[len(LAUNCHER) + 1 :] == [str(cwd), "cat"]
+    # before "--", nothing but the pane-id format holds a "#"
+    assert [a for a in argv[: argv.index("--")] if "#" in a] == ["#{pane_id}"]
+
+
+def test_start_dir(tmp_path: Path) -> None:
+    assert start_dir(tmp_path) == tmp_path
+    assert start_dir(Path("/a/b#c/d")) == Path("/a")
+    assert start_dir(Path("/#(x)")) == Path("/")
 
 
 async def test_new_session_errors(tmp_path: Path) -> None:
-    tmux, ex = make()
-    ex.script([*T, "new-session"], CommandResult(1, "", "duplicate session: p-a\n"))
+    tmux, ex = make_new()
+    ex.script([ENV_PROGRAM], CommandResult(1, "", "duplicate session: p-a\n"))
     with pytest.raises(DuplicateSession):
         await tmux.new_session("p-a", tmp_path, ["cat"])
-    ex.script([*T, "new-session"], CommandResult(1, "", "create window failed: fork failed\n"))
+    ex.script([ENV_PROGRAM], CommandResult(1, "", "create window failed: fork failed\n"))
     with pytest.raises(TmuxError, match="fork failed"):
         await tmux.new_session("p-b", tmp_path, ["cat"])
+    assert all(not Path(f).exists() for f in ex.env_files)  # removed on failure too
     calls = len(ex.calls)
     with pytest.raises(TmuxError, match="does not exist"):
         await tmux.new_session("p-c", tmp_path / "missing", ["cat"])
+    with pytest.raises(ValueError, match="absolute"):
+        await tmux.new_session("p-c", Path("relative"), ["cat"])
     with pytest.raises(ValueError):
         await tmux.new_session("p-c", tmp_path, [])
     with pytest.raises(ValueError, match="invalid tmux session name"):
         await tmux.new_session("p.c", tmp_path, ["cat"])
+    with pytest.raises(ValueError, match="invalid tmux session name"):
+        await tmux.new_session("p#(touch x)", tmp_path, ["cat"])
+    for env in ({"": "x"}, {"A=B": "x"}, {"A": "x\x00y"}):
+        with pytest.raises(ValueError, match="invalid environment entry"):
+            await tmux.new_session("p-c", tmp_path, ["cat"], env=env)
     assert len(ex.calls) == calls  # refused before running tmux
+
+
+async def test_new_session_waits_for_the_launcher_to_take_its_file(tmp_path: Path) -> None:
+    tmux, ex = make_new()
+    ex.script([ENV_PROGRAM], CommandResult(0, "%3\n", ""))
+    ex.script([*T, "display-message"], pane("p-a|99|0|4242|||python"))  # alive, starting
+    task = asyncio.create_task(tmux.new_session("p-a", tmp_path, ["cat"]))
+
+    async def written() -> list[str]:
+        return list(ex.env_files)
+
+    (env_file,) = await wait_until(written, bool)
+    await asyncio.sleep(0.05)
+    assert not task.done()  # the launcher has not read it yet
+    Path(env_file).unlink()  # as the launcher does once it has read it
+    assert await asyncio.wait_for(task, 5) == "%3"
+
+
+async def test_new_session_stops_waiting_for_a_dead_pane(tmp_path: Path) -> None:
+    tmux, ex = make_new()
+    ex.script([ENV_PROGRAM], CommandResult(0, "%3\n", ""))
+    ex.script([*T, "display-message"], pane("p-a|99|1||126||python"))
+    assert await tmux.new_session("p-a", tmp_path, ["cat"]) == "%3"
+    assert not any(Path(f).exists() for f in ex.env_files)
+
+
+def test_server_env_defaults_to_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "secret")
+    monkeypatch.setenv("TMUX_TMPDIR", "/run/x")
+    argv = Tmux(RecordingExecutor())._server_env_argv()
+    assert argv[:2] == [ENV_PROGRAM, "-i"] and argv[-1] == "tmux"
+    assert "TMUX_TMPDIR=/run/x" in argv
+    assert not any(a.startswith("GITHUB_TOKEN") for a in argv)
 
 
 @pytest.mark.parametrize(
@@ -135,8 +238,8 @@ async def test_send_keys() -> None:
     await tmux.send_keys("p-a", "C-d", "Down")
     await tmux.send_keys("p-a")
     assert ex.argvs == [
-        [*T, "send-keys", "-t", "=p-a:", "Enter"],
-        [*T, "send-keys", "-t", "=p-a:", "C-d", "Down"],
+        [*T, "send-keys", "-t", "=p-a:", "--", "Enter"],
+        [*T, "send-keys", "-t", "=p-a:", "--", "C-d", "Down"],
     ]
 
 

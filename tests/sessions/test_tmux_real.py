@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import os
 from functools import partial
 from pathlib import Path
 
 import pytest
 
 from hangar.adapters.executor import SubprocessExecutor
+from hangar.daemon.sessions.launch import PANE_VARS
 from hangar.daemon.sessions.tmux import DuplicateSession, PaneState, SessionGone, Tmux, TmuxError
 
-from .helpers import wait_until
+from .helpers import (
+    format_payload,
+    read_dump,
+    server_environment,
+    start_foreign_server,
+    wait_until,
+    write_dumper,
+)
 
 BASH = ["bash", "--noprofile", "--norc"]
 BASH_ENV = {"PS1": "$ ", "HISTFILE": "/dev/null"}
@@ -120,7 +129,8 @@ async def test_a_command_that_exits_at_once_leaves_a_dead_pane(
 ) -> None:
     await tmux_server.new_session("p-a", tmp_path, ["sh", "-c", "exit 3"])
     state = await wait_until(lambda: tmux_server.pane_state("p-a"), ended)
-    assert (state.exit_status, state.pid, state.command) == (3, None, "sh")
+    # (a dead pane's command is the first word tmux started it with: the launcher's)
+    assert (state.exit_status, state.pid) == (3, None)
     assert await tmux_server.list_sessions() == ["p-a"]
     assert "Pane is dead (status 3" in await tmux_server.capture("p-a", 5)
     await tmux_server.kill_session("p-a")
@@ -205,3 +215,129 @@ async def test_a_server_that_never_started(tmux_server: Tmux) -> None:
     await fresh.kill_session("p-a")
     with pytest.raises(SessionGone):
         await fresh.pane_state("p-a")
+
+
+# -- nothing a caller passes is expanded by tmux ------------------------------------------
+#
+# tmux 3.3a expands formats in `new-session -c` and in session and window names: `#(cmd)`
+# runs cmd. Each test puts text that would run a command (and be rewritten) into one
+# argument that carries caller text, against a real server, and checks that the command
+# never ran and that the agent got the text exactly.
+
+#: what every launched test agent gets besides the variable under test
+BASE_ENV = {"LANG": "C.UTF-8", "PATH": "/usr/bin:/bin"}
+
+
+@pytest.mark.parametrize("where", ["directory", "program", "argument", "env value", "env name"])
+async def test_caller_text_is_never_expanded_by_tmux(
+    tmux_server: Tmux, tmp_path: Path, where: str
+) -> None:
+    marker = tmp_path / "expanded"
+    payload = format_payload(marker)
+    cwd, program = tmp_path / "worktree", tmp_path / "bin" / "agent"
+    args, env = ["plain"], dict(BASE_ENV)
+    if where == "directory":
+        cwd = tmp_path / f"worktree {payload}" / "x;"
+    elif where == "program":
+        program = tmp_path / f"bin {payload}" / "agent;"
+    elif where == "argument":
+        args = [payload, f"-{payload};", "#{pane_id}"]
+    elif where == "env value":
+        env["VALUE"] = payload
+    else:
+        env[f"NAME_{payload}"] = "v"
+    cwd.mkdir(parents=True)
+    write_dumper(program)
+
+    await tmux_server.new_session("p-a", cwd, [str(program), *args], env=env)
+
+    dump = await read_dump(program)
+    assert (dump["cwd"], dump["env"]["PWD"], dump["argv"]) == (str(cwd), str(cwd), args)
+    assert {k: v for k, v in dump["env"].items() if k in env} == env
+    assert not marker.exists()
+    assert await tmux_server.list_sessions() == ["p-a"]
+
+
+async def test_a_directory_with_formats_still_works_for_a_person(
+    tmux_server: Tmux, tmp_path: Path
+) -> None:
+    """The session starts in the nearest directory without "#": a window a person opens
+    later is there, and the command in the path never ran."""
+    marker = tmp_path / "expanded"
+    cwd = tmp_path / f"w{format_payload(marker)}"
+    cwd.mkdir(parents=True)
+    await tmux_server.new_session("p-a", cwd, QUIET_CAT)
+    await wait_until(lambda: tmux_server.pane_state("p-a"), lambda s: s.command == "cat")
+    res = await SubprocessExecutor().run(
+        ["tmux", "-L", str(tmux_server.socket_name), "display-message", "-p", "-t", "=p-a:",
+         "#{session_path}|#{pane_current_path}"]
+    )  # fmt: skip
+    assert res.stdout.strip().split("|") == [str(tmp_path), str(cwd)]
+    assert not marker.exists()
+
+
+async def test_session_names_with_formats_are_refused(tmux_server: Tmux, tmp_path: Path) -> None:
+    marker = tmp_path / "expanded"
+    for name in (f"p{format_payload(marker)}", "p#S", "p-{a}"):
+        with pytest.raises(ValueError, match="invalid tmux session name"):
+            await tmux_server.new_session(name, tmp_path, ["cat"])
+    assert await tmux_server.list_sessions() == []
+    assert not marker.exists()
+
+
+async def test_sent_text_with_formats_is_typed_as_it_is(tmux_server: Tmux, tmp_path: Path) -> None:
+    marker = tmp_path / "expanded"
+    payload = format_payload(marker)
+    await start_quiet_cat(tmux_server, "p-a", tmp_path)
+    await tmux_server.send_text("p-a", payload)  # one line: send-keys -l
+    await tmux_server.send_keys("p-a", "Enter")
+    await tmux_server.send_text("p-a", f"{payload}\n-{payload}")  # pasted from a buffer
+    await tmux_server.send_keys("p-a", "Enter")
+    out = await screen(tmux_server, "p-a", f"-{payload}")
+    assert lines(out) == [payload, payload, f"-{payload}"]
+    assert not marker.exists()
+
+
+# -- the environment is the caller's, not the tmux server's ---------------------------------
+
+SECRETS = {
+    "GITHUB_TOKEN": "ghp_leak",
+    "AWS_SECRET_ACCESS_KEY": "aws-leak",
+    "BASH_ENV": "/dev/null",
+    "LD_PRELOAD": "libc.so.6",  # preloading libc again is harmless, and still a leak
+}
+
+
+async def test_a_server_it_starts_gets_a_clean_environment_and_the_agent_exactly_its_own(
+    tmux_server: Tmux, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in {**SECRETS, "COLUMNS": "33", "TERM": "daemon-term"}.items():
+        monkeypatch.setenv(key, value)
+    agent = write_dumper(tmp_path / "agent")
+    env = {**BASE_ENV, "FOO": "v w;", "TERM": "from-caller", "COLUMNS": "44"}
+
+    await tmux_server.new_session("p-a", tmp_path, [str(agent)], env=env)
+
+    dump = (await read_dump(agent))["env"]
+    # exactly what was given, except what describes the pane itself (tmux sets it)
+    assert set(dump) - set(PANE_VARS) == {"LANG", "PATH", "FOO", "PWD"}
+    assert (dump["FOO"], dump["PWD"]) == ("v w;", str(tmp_path))
+    assert dump["TERM"] not in ("from-caller", "daemon-term") and "TMUX_PANE" in dump
+    # the server (and so a pane a person opens) has only what tmux needs
+    global_env = await server_environment(str(tmux_server.socket_name))
+    assert not set(SECRETS) & set(global_env)
+    assert "PATH" in global_env
+
+
+async def test_a_server_someone_else_started_leaks_nothing_to_the_agent(
+    tmux_server: Tmux, tmp_path: Path
+) -> None:
+    # a server started from a shell full of secrets (the user's own default server)
+    await start_foreign_server(str(tmux_server.socket_name), {**os.environ, **SECRETS})
+    assert (await server_environment(str(tmux_server.socket_name)))["GITHUB_TOKEN"] == "ghp_leak"
+    agent = write_dumper(tmp_path / "agent")
+
+    await tmux_server.new_session("p-a", tmp_path, [str(agent)], env=BASE_ENV)
+
+    dump = (await read_dump(agent))["env"]
+    assert set(dump) - set(PANE_VARS) == {"LANG", "PATH", "PWD"}

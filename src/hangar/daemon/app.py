@@ -101,6 +101,7 @@ class Daemon:
             clock=self.clock,
             log=self.log,
             parent_env=self.parent_env,
+            env_policy=config.env_policy,
             tmux=Tmux(SubprocessExecutor(), socket_name=config.tmux_socket),
             prefix=config.session_prefix,
             launch_probe_s=config.launch_probe_s,

@@ -90,7 +90,6 @@ def make_service(
         store=store,
         clock=clock,
         log=log,
-        parent_env={"PATH": os.environ["PATH"]},
         tmux=tmux,
-        **{"launch_probe_s": QUICK_PROBE_S, **kw},
+        **{"parent_env": {"PATH": os.environ["PATH"]}, "launch_probe_s": QUICK_PROBE_S, **kw},
     )

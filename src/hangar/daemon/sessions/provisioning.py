@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hangar.core.env_policy import EnvPolicy, apply_policy
 from hangar.daemon.sessions import claude_config, worktrees
 from hangar.daemon.sessions import idle as idleness
 from hangar.daemon.sessions.access import (
@@ -48,6 +49,7 @@ class Provisioner:
         tmux: Tmux,
         log: Log,
         parent_env: Mapping[str, str],
+        env_policy: EnvPolicy,
         launch_probe_s: float,
     ) -> None:
         self.access = access
@@ -55,6 +57,7 @@ class Provisioner:
         self.tmux = tmux
         self.log = log
         self.parent_env = parent_env
+        self.env_policy = env_policy
         self.launch_probe_s = launch_probe_s
         self._reserve_lock = asyncio.Lock()
         #: rows in 'creating' that this process is provisioning right now
@@ -189,7 +192,8 @@ class Provisioner:
             )
 
     def executable(self, command: list[str]) -> str:
-        """The agent's executable, found on the daemon's PATH."""
+        """The agent's executable, found on the daemon's PATH, as an absolute path (the
+        agent starts in its worktree, where a relative one would mean something else)."""
         found = shutil.which(command[0], path=self.parent_env.get("PATH"))
         if found is None:
             raise SessionError(
@@ -197,7 +201,19 @@ class Provisioner:
                 f"agent command {command[0]!r} was not found on the daemon's PATH; "
                 "install it or configure the full path",
             )
-        return found
+        return os.path.abspath(found)
+
+    async def agent_env(self, row: SessionRow) -> dict[str, str]:
+        """The agent's whole environment, from the same policy as a task's
+        (docs/agents.md#environment): the allowlisted part of the daemon's environment, the
+        deny family removed, and the session's own variables, which nothing overrides."""
+        workspace = await self.store.workspace_resolve(row.workspace_id)
+        session_vars = {
+            "HANGAR_SESSION": row.name,
+            "HANGAR_SESSION_ID": row.id,
+            "HANGAR_WORKSPACE": workspace.slug if workspace is not None else "",
+        }
+        return apply_policy(self.env_policy, self.parent_env, daemon_vars=session_vars)
 
     async def _launch(self, row: SessionRow, executable: str, undo: Undo) -> str:
         """Start the agent in a new tmux session; the pane id once it survived the probe.
@@ -205,11 +221,10 @@ class Provisioner:
         have made the session, and a reserved name is ours."""
         worktree = Path(row.worktree_path)
         argv = await self._launch_argv(row.command, executable, worktree, row.agent_session_id)
+        env = await self.agent_env(row)
         undo.append(lambda: self.tmux.kill_session(row.tmux_session))
         try:
-            pane = await self.tmux.new_session(
-                row.tmux_session, worktree, argv, env={"HANGAR_SESSION": row.name}
-            )
+            pane = await self.tmux.new_session(row.tmux_session, worktree, argv, env=env)
         except DuplicateSession:
             undo.pop()  # somebody else's session took the name meanwhile: never kill it
             raise SessionError(

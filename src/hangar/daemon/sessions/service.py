@@ -5,6 +5,8 @@ it wires the parts and forwards each verb to the part that owns it:
 
 - :mod:`.operations` — create, list, archive, delete, resume;
 - :mod:`.provisioning` — reserve, worktree, trust, tmux launch, launch probe, undo;
+- :mod:`.launch` — the pane's first program: enters the worktree, becomes the agent with
+  exactly the environment the policy gives it;
 - :mod:`.reconcile` — rows made to agree with tmux (boot, before a list);
 - :mod:`.screens` — pane sampling and idleness (idle, wait_idle, the background watch);
 - :mod:`.terminal` — send, read, attach hint;
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from hangar.core.clock import Clock
+from hangar.core.env_policy import EnvPolicy
 from hangar.daemon.config import DEFAULT_LAUNCH_PROBE_MS
 from hangar.daemon.sessions.access import Log, SessionAccess
 from hangar.daemon.sessions.operations import SessionOperations
@@ -50,11 +53,16 @@ class SessionService:
         log: Log,
         parent_env: Mapping[str, str],
         tmux: Tmux,
+        env_policy: EnvPolicy | None = None,
         prefix: str = DEFAULT_PREFIX,
         launch_probe_s: float = DEFAULT_LAUNCH_PROBE_MS / 1000,
     ) -> None:
         """``prefix`` names the tmux sessions of creates that name none; it must pass the
-        same constraint as a caller's (``ValueError`` otherwise: a configuration error)."""
+        same constraint as a caller's (``ValueError`` otherwise: a configuration error).
+
+        ``env_policy`` is the daemon's environment policy, the one tasks get: each agent's
+        environment is ``apply_policy(env_policy, parent_env, …)`` plus the session's own
+        variables (``None``: the default allowlist, still with the deny family)."""
         try:
             msgspec.convert(prefix, api.SessionPrefix)
         except msgspec.ValidationError:
@@ -79,6 +87,7 @@ class SessionService:
                 tmux=tmux,
                 log=log,
                 parent_env=parent_env,
+                env_policy=EnvPolicy() if env_policy is None else env_policy,
                 launch_probe_s=launch_probe_s,
             ),
             reconciler=self._reconciler,

@@ -10,6 +10,14 @@ Facts about tmux 3.3a this module relies on (each is covered by a real-tmux test
   agent argv would start a second tmux command.
 * ``display-message -t`` does not fail for a missing session: it prints empty fields.
 * ``new-session -c`` silently falls back to another directory when the path is missing.
+* tmux expands formats in ``new-session -c`` and in session (``-s``) and window names:
+  ``#(cmd)`` runs ``cmd``, ``#{…}`` is replaced. It does not expand the command's argv,
+  ``-e``, targets, ``send-keys -l`` text or buffer names. So no caller text reaches an
+  expanded argument: names keep to a safe alphabet, the start directory is one without
+  ``#``, and the pane enters the real directory itself (see :mod:`.launch`).
+* a pane gets the tmux server's global environment (whoever started the server), so
+  the agent's environment is handed over whole, in a private file (see :mod:`.launch`),
+  and a server this adapter starts is started with :data:`SERVER_ENV` only.
 * one tmux command may carry at most ~16 KiB, so long text goes through a paste buffer.
 * a pane is marked dead when its pty closes; its exit status arrives with SIGCHLD, which
   Debian's build sometimes loses (see :meth:`Tmux.pane_state`). Output written in the
@@ -25,16 +33,36 @@ import os
 import re
 import shlex
 import signal
+import sys
+import tempfile
+import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from hangar.adapters.executor import CommandResult, CommandTimeout, Executor
+from hangar.core.env_policy import pattern_matches
+from hangar.daemon.sessions import launch
 
 #: How long pane_state waits for tmux to reap a dead pane's process and learn its status.
 STATUS_WAIT_S = 0.5
 #: Single lines above this many UTF-8 bytes are pasted: send-keys would hit the command limit.
 SEND_KEYS_MAX_BYTES = 4096
+#: How long new_session waits for the pane to take its environment file before removing it.
+ENV_HANDOFF_S = 30.0
+#: The variables a tmux server this adapter starts gets from the daemon's environment: what
+#: tmux needs (its socket directory, config, locale, shell), nothing an agent could abuse.
+#: The server's environment is what every pane starts with (a person's split included).
+SERVER_ENV = (
+    "HOME", "PATH", "USER", "LOGNAME", "SHELL", "LANG", "LC_*", "TZ", "TMUX_TMPDIR",
+    "XDG_CONFIG_HOME",
+)  # fmt: skip
+#: The program that runs ``tmux`` with exactly :data:`SERVER_ENV`.
+ENV_PROGRAM = "/usr/bin/env"
+#: The launcher every pane starts with (:mod:`.launch`), and how it is run: ``-I`` ignores
+#: ``PYTHON*`` variables and the current directory, ``-S`` skips site-packages.
+LAUNCHER = [sys.executable, "-I", "-S", launch.__file__]
 
 #: tmux rewrites "." and ":" in session names, and they would change what a target means.
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
@@ -109,9 +137,18 @@ def _trim(output: str) -> list[str]:
 
 
 class Tmux:
-    def __init__(self, executor: Executor, *, socket_name: str | None = None) -> None:
+    def __init__(
+        self,
+        executor: Executor,
+        *,
+        socket_name: str | None = None,
+        server_env: Mapping[str, str] | None = None,
+    ) -> None:
+        """``server_env`` is where :data:`SERVER_ENV` is taken from when this adapter starts
+        a tmux server (default: this process's environment at that moment)."""
         self._executor = executor
         self.socket_name = socket_name
+        self.server_env = server_env
 
     # -- argv helpers -------------------------------------------------------------------
 
@@ -138,9 +175,14 @@ class Tmux:
         return f"{cls._session(name)}:"
 
     async def _run(
-        self, *args: str, input: bytes | None = None, timeout: float = 10.0
+        self,
+        *args: str,
+        input: bytes | None = None,
+        timeout: float = 10.0,
+        clean_env: bool = False,
     ) -> CommandResult:
-        argv = [*self._base(), *args]
+        """Run tmux with ``args``; ``clean_env`` for a command that may start the server."""
+        argv = [*(self._server_env_argv() if clean_env else self._base()), *args]
         deadline = asyncio.get_running_loop().time() + _SERVER_EXIT_RETRY_S
         while True:
             try:
@@ -172,38 +214,74 @@ class Tmux:
         name: str,
         cwd: Path,
         argv: list[str],
-        env: dict[str, str] | None = None,
+        env: Mapping[str, str] | None = None,
         width: int = 200,
         height: int = 50,
     ) -> str:
-        """Start ``argv`` detached in a new session ``name``; return its pane id (``%N``).
+        """Start ``argv`` detached in a new session ``name``, in directory ``cwd``, with
+        exactly ``env`` as its environment (plus the pane's own variables, see
+        :mod:`.launch`); return its pane id (``%N``).
 
-        ``remain-on-exit`` is set in the same tmux invocation, before the server reads
-        the child's exit, so a command that dies at once leaves a dead pane to inspect."""
+        No argument tmux expands carries ``cwd``, ``argv`` or ``env``: the name is checked
+        against a safe alphabet, the session starts in :func:`start_dir` and the launcher
+        enters ``cwd`` itself, and ``env`` goes through a 0600 file the launcher deletes.
+        ``remain-on-exit`` is set in the same tmux invocation, before the server reads the
+        child's exit, so a command that dies at once leaves a dead pane to inspect."""
         if not argv:
             raise ValueError("argv must not be empty")
         target = self._pane(name)  # validates the name
-        if not cwd.is_dir():  # tmux would quietly start somewhere else
+        if not cwd.is_absolute():
+            raise ValueError(f"working directory {cwd} must be absolute")
+        if not cwd.is_dir():  # fail here, with a clear message, not in the pane
             raise TmuxError(f"working directory {cwd} does not exist")
-        env_args: list[str] = []
-        for key, value in (env or {}).items():
-            env_args += ["-e", _arg(f"{key}={value}")]
-        # one argument goes through `sh -c`, two or more are exec'd as they are
-        command = [shlex.quote(argv[0])] if len(argv) == 1 else argv
-        res = await self._run(
-            "new-session", "-d", "-s", name, "-c", _arg(str(cwd)),
-            "-x", str(width), "-y", str(height), "-P", "-F", "#{pane_id}",
-            *env_args, "--", *(_arg(a) for a in command),
-            ";", "set-option", "-t", target, "remain-on-exit", "on",
-        )  # fmt: skip
-        if res.returncode != 0:
-            if "duplicate session" in res.stderr:
-                raise DuplicateSession(f"tmux session {name!r} already exists")
-            raise TmuxError(f"tmux new-session {name!r} failed: {res.stderr.strip()}")
-        pane_id = res.stdout.strip().splitlines()[0] if res.stdout.strip() else ""
-        if not pane_id.startswith("%"):
-            raise TmuxError(f"tmux new-session {name!r} printed no pane id: {res.stdout!r}")
-        return pane_id
+        env_file = _write_env_file(env or {})
+        try:
+            res = await self._run(
+                "new-session", "-d", "-s", name,
+                "-c", str(start_dir(cwd)), "-x", str(width), "-y", str(height),
+                "-P", "-F", "#{pane_id}",
+                "--", *(_arg(a) for a in [*LAUNCHER, env_file, str(cwd), *argv]),
+                ";", "set-option", "-t", target, "remain-on-exit", "on",
+                clean_env=True,
+            )  # fmt: skip
+            if res.returncode != 0:
+                if "duplicate session" in res.stderr:
+                    raise DuplicateSession(f"tmux session {name!r} already exists")
+                raise TmuxError(f"tmux new-session {name!r} failed: {res.stderr.strip()}")
+            pane_id = res.stdout.strip().splitlines()[0] if res.stdout.strip() else ""
+            if not pane_id.startswith("%"):
+                raise TmuxError(f"tmux new-session {name!r} printed no pane id: {res.stdout!r}")
+            await self._await_handoff(name, pane_id, env_file)
+            return pane_id
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(env_file)
+
+    async def _await_handoff(self, name: str, pane: str, env_file: str) -> None:
+        """Until the launcher has taken its environment file (it deletes it), the pane has
+        died or gone, or :data:`ENV_HANDOFF_S` passed: the file never outlives the launch."""
+        deadline = time.monotonic() + ENV_HANDOFF_S
+        checked = 0.0
+        while os.path.lexists(env_file) and time.monotonic() < deadline:
+            if time.monotonic() - checked >= 0.2:
+                checked = time.monotonic()
+                try:
+                    if (await self._pane_state_once(name, pane))[0].dead:
+                        return
+                except TmuxError:  # gone, or tmux failing: the probe after us will say
+                    return
+            await asyncio.sleep(0.01)
+
+    def _server_env_argv(self) -> list[str]:
+        """``env -i KEY=VALUE… tmux [-L socket]``: a server that this command starts gets
+        only :data:`SERVER_ENV`, never the daemon's whole environment."""
+        source = os.environ if self.server_env is None else self.server_env
+        kept = [
+            f"{key}={value}"
+            for key, value in source.items()
+            if any(pattern_matches(p, key) for p in SERVER_ENV) and "=" not in key
+        ]
+        return [ENV_PROGRAM, "-i", *kept, *self._base()]
 
     async def has_session(self, name: str) -> bool:
         res = await self._run("has-session", "-t", self._session(name))
@@ -259,10 +337,13 @@ class Tmux:
             raise
 
     async def send_keys(self, name: str, *keys: str, pane: str | None = None) -> None:
-        """Press real keys by tmux name (``Enter``, ``C-c``, ``Down``)."""
+        """Press real keys by tmux name (``Enter``, ``C-c``, ``Down``); ``--`` keeps a key
+        that starts with ``-`` from being read as a flag."""
         if not keys:
             return
-        await self._check(name, "send-keys", "-t", self._pane(name, pane), *(_arg(k) for k in keys))
+        await self._check(
+            name, "send-keys", "-t", self._pane(name, pane), "--", *(_arg(k) for k in keys)
+        )
 
     # -- output -------------------------------------------------------------------------
 
@@ -334,6 +415,32 @@ class Tmux:
         """The command a person types to attach (docs/sessions.md#attach)."""
         sock = f"-L {shlex.quote(self.socket_name)} " if self.socket_name else ""
         return f"tmux {sock}attach-session -t {shlex.quote(name)}"
+
+
+def start_dir(cwd: Path) -> Path:
+    """Where tmux starts a session meant for ``cwd``: ``cwd`` itself, or its nearest
+    ancestor, whose path holds no ``#``. tmux expands formats in ``-c``, and without ``#``
+    there is nothing to expand. (The pane enters ``cwd`` itself; this only decides where a
+    window a person opens later starts.)"""
+    return next(p for p in (cwd, *cwd.parents) if "#" not in str(p))
+
+
+def _write_env_file(env: Mapping[str, str]) -> str:
+    """``env`` as NUL-separated ``KEY=VALUE`` entries in a new 0600 file; its path."""
+    entries = []
+    for key, value in env.items():
+        if not key or "=" in key or "\x00" in key or "\x00" in value:
+            raise ValueError(f"invalid environment entry {key!r}")
+        entries.append(f"{key}={value}".encode(errors="surrogateescape"))
+    fd, path = tempfile.mkstemp(prefix="hangar-env-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(b"\0".join(entries))
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
+    return path
 
 
 def _int(value: str) -> int | None:
