@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from hangar.client import AsyncClient
+from hangar.client import AsyncClient, DaemonUnreachable
 from hangar.core.paths import HangarPaths
 
 
@@ -39,4 +39,10 @@ async def start_daemon(
             daemon.kill()
             raise SystemExit((home / "daemon.err").read_text() or "daemon did not start")
         await asyncio.sleep(0.02)
-    return daemon, await AsyncClient.connect(paths, autostart=False)
+    while True:  # the socket file appears a moment before the daemon listens on it
+        try:
+            return daemon, await AsyncClient.connect(paths, autostart=False)
+        except DaemonUnreachable:
+            if daemon.poll() is not None or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.02)

@@ -12,6 +12,7 @@ applied *after* the allowlist, so no allow entry, glob or exact, lets a member t
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -200,6 +201,7 @@ def pattern_matches(pattern: str, key: str) -> bool:
     return key == pattern
 
 
+@functools.lru_cache(maxsize=4096)  # every spawn asks about the same few dozen names
 def deny_family_of(key: str) -> DenyFamily | None:
     """The family a variable name belongs to, or None when it may pass."""
     for family in DENY_FAMILIES:
@@ -232,9 +234,7 @@ class EnvPolicy:
 
     def allows(self, key: str) -> bool:
         """Whether an ambient variable passes: allowlisted and not in the deny family."""
-        if is_denied(key):
-            return False
-        return any(pattern_matches(p, key) for p in self.allow)
+        return _allowed(self.allow, key)
 
     @classmethod
     def from_keys(cls, keys: Iterable[str]) -> EnvPolicy:
@@ -261,6 +261,13 @@ class EnvPolicy:
     def listing(self) -> list[str]:
         """What ``config env.allow list`` prints: allow entries, then the locked deny family."""
         return [*self.allow, *(f"{k} [deny-locked]" for k in DENY_FAMILY)]
+
+
+@functools.lru_cache(maxsize=4096)
+def _allowed(allow: tuple[str, ...], key: str) -> bool:
+    if is_denied(key):
+        return False
+    return any(pattern_matches(p, key) for p in allow)
 
 
 def validate_allow_key(key: str) -> str:

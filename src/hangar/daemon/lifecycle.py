@@ -219,7 +219,9 @@ class Lifecycle:
             return
         await self._announce_end(change.task)
         await self._issues_moved(change.task.workspace_id, change.issues)
-        self.signals.wake()  # an (issue, agent) guard or an agent's cap may have opened
+        # no wake: what a finish frees (a slot, the agent's cap, the (issue, agent) guard)
+        # is used when the run leaves its dispatcher, which looks again then; a claim pass
+        # here could not use the slot yet and only queues behind the next task's writes
 
     async def _announce_end(self, task: TaskRow) -> None:
         status = TaskStatus(task.status)
@@ -256,7 +258,7 @@ class Lifecycle:
             await self.events.publish(issue.workspace_id, IssueUpdated(issue=issue))
         if children:
             await self._queued(children)
-        elif any_requeued:
+        elif any_requeued:  # requeued work, or the caps a dead daemon's rows held
             self.signals.wake()
 
 
