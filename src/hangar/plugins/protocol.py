@@ -18,6 +18,7 @@ import msgspec
 from hangar.plugins.abi import ABI_VERSION
 from hangar.proto.jsonrpc import (
     ACTION_TIMEOUT,
+    BUSY,
     CAPABILITY_DENIED,
     INTERNAL_ERROR,
     INVALID_PARAMS,
@@ -35,6 +36,7 @@ from hangar.proto.jsonrpc import (
 __all__ = [
     "ABI_VERSION",
     "ACTION_TIMEOUT",
+    "BUSY",
     "CAPABILITY_DENIED",
     "CHUNK_SIZE",
     "INTERNAL_ERROR",

@@ -14,6 +14,7 @@ import msgspec
 
 __all__ = [
     "ACTION_TIMEOUT",
+    "BUSY",
     "CAPABILITY_DENIED",
     "CONFLICT",
     "INTERNAL_ERROR",
@@ -58,6 +59,8 @@ SECRET_NOT_FOUND: Final = -32004
 NOT_IMPLEMENTED: Final = -32005
 SECRET_BACKEND_LOCKED: Final = -32006
 SECRET_ACCESS_DENIED: Final = -32007
+#: the host has as many of this plugin's calls in flight as it serves at once: retry later
+BUSY: Final = -32008
 
 # Hangar's own, clear of the plugin range above.
 NOT_FOUND: Final = -32010

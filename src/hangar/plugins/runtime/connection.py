@@ -21,6 +21,7 @@ from typing import Any
 from hangar.plugins.runtime.errors import PluginCrashed, PluginTimeout
 from hangar.proto.framing import MAX_BODY_BYTES, FrameError, read_frame, write_frame
 from hangar.proto.jsonrpc import (
+    BUSY,
     INTERNAL_ERROR,
     INVALID_PARAMS,
     PARSE_ERROR,
@@ -283,9 +284,8 @@ class Connection:
         elif isinstance(msg, Request):
             if len(self._serving) >= self.limits.inflight_from_plugin:
                 limit = self.limits.inflight_from_plugin
-                self._answer(
-                    encode_error(msg.id, INTERNAL_ERROR, f"too many concurrent calls (>{limit})")
-                )
+                busy = f"busy: {limit} calls of this plugin in flight already; retry later"
+                self._answer(encode_error(msg.id, BUSY, busy))
                 return
             task = asyncio.create_task(self._serve(msg))
             self._serving.add(task)
