@@ -44,5 +44,6 @@ async def start_daemon(
             return daemon, await AsyncClient.connect(paths, autostart=False)
         except DaemonUnreachable:
             if daemon.poll() is not None or time.monotonic() > deadline:
+                daemon.kill()  # never leave it running behind a failed start
                 raise
             await asyncio.sleep(0.02)
