@@ -92,3 +92,13 @@ def hangar_home(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     import shutil
 
     shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture
+def git_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Git that ignores the user's config and can commit."""
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for role in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{role}_NAME", "Test")
+        monkeypatch.setenv(f"GIT_{role}_EMAIL", "test@example.invalid")

@@ -38,16 +38,6 @@ async def tmux_server(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Tmux]:
 
 
 @pytest.fixture
-def git_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Git that ignores the user's config and can commit."""
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for role in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{role}_NAME", "Test")
-        monkeypatch.setenv(f"GIT_{role}_EMAIL", "test@example.invalid")
-
-
-@pytest.fixture
 def repo(tmp_path: Path, git_env: None) -> Path:
     """A repository on ``main`` with one commit, cloned from a bare ``origin``."""
     origin = tmp_path / "origin.git"

@@ -243,6 +243,18 @@ async def start(
     return TaskChange(outcome, task_row(row), moved)
 
 
+def _ending(
+    ctx: StoreContext, result: Mapping[str, Any] | None, session_id: str | None
+) -> dict[str, Any]:
+    """The columns a run's end writes: when, its result, the agent's session to resume."""
+    values: dict[str, Any] = {"finished_at": ctx.now()}
+    if result is not None:
+        values["result"] = dump_json(result)
+    if session_id is not None:
+        values["session_id"] = session_id
+    return values
+
+
 async def complete(
     conn: AsyncConnection,
     ctx: StoreContext,
@@ -252,11 +264,7 @@ async def complete(
     session_id: str | None,
     workspace_id: str | None = None,
 ) -> TaskChange:
-    values: dict[str, Any] = {"finished_at": ctx.now()}
-    if result is not None:
-        values["result"] = dump_json(result)
-    if session_id is not None:
-        values["session_id"] = session_id
+    values = _ending(ctx, result, session_id)
     outcome, row = await finalize(conn, task_id, _DONE, values, workspace_id=workspace_id)
     if row is None:
         return TaskChange(outcome)
@@ -274,11 +282,7 @@ async def fail(
     workspace_id: str | None = None,
 ) -> TaskChange:
     """→ failed from any legal source; keeps session_id/work_dir so a retry can resume."""
-    values: dict[str, Any] = {"finished_at": ctx.now(), "failure_reason": reason.value}
-    if result is not None:
-        values["result"] = dump_json(result)
-    if session_id is not None:
-        values["session_id"] = session_id
+    values = _ending(ctx, result, session_id) | {"failure_reason": reason.value}
     outcome, row = await finalize(conn, task_id, _F, values, workspace_id=workspace_id)
     if row is None:
         return TaskChange(outcome)

@@ -18,9 +18,9 @@ from hangar.daemon.sessions.tmux import Tmux
 from hangar.proto import api
 from hangar.proto.rows import SessionRow
 from hangar.store import Store
-from tests.sessions.conftest import git_env, repo, tmux_server
+from tests.sessions.conftest import repo, tmux_server
 
-__all__ = ["Harness", "RecordingLog", "git_env", "harness", "repo", "tmux_server"]
+__all__ = ["Harness", "RecordingLog", "harness", "repo", "tmux_server"]
 
 #: long enough for `cat` to be running, short enough to keep creates quick: `cat` never
 #: exits on its own, so the probe passes however loaded the machine is
