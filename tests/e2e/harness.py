@@ -83,10 +83,13 @@ class Hangar:
         ok: bool = True,
         timeout: float = 60,
         extra_env: dict[str, str] | None = None,
+        cwd: Path | None = None,
     ) -> Result:
         proc = subprocess.run(
             [sys.executable, "-m", "hangar.cli", *args],
             env={**self.env, **(extra_env or {})},
+            # never the project's checkout: commands default to the repository they run in
+            cwd=cwd or self.tmp,
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -236,3 +236,37 @@ def test_the_first_use_says_once_that_it_started_the_daemon(hangar: Hangar) -> N
     st = hangar.run("daemon", "status").out  # and status says how busy it is
     for field in ("slots", "last minute", "runtimes"):
         assert field in st, st
+
+
+def test_an_issue_defaults_to_the_repository_you_are_in(hangar: Hangar) -> None:
+    repo = make_repo(hangar.tmp / "app")
+    (repo / "src").mkdir()
+    hangar.agent("local", "claude", "work")  # an agent with no repository of its own
+    made = hangar.run("issue", "create", "--title", "here", "--assign", "local", cwd=repo / "src")
+    assert f"repository {repo}" in made.out, made.out
+    issue_id = made.out.split()[2]
+    assert hangar.json("issue", "show", issue_id)["issue"]["repo_path"] == str(repo)
+    task_id = next(w for w in made.out.split() if w.startswith("01") and w != issue_id)
+    done = hangar.wait_done(task_id)
+    assert done["status"] == "done", done
+    # the agent worked in a worktree of that repository and committed on the task's branch
+    assert "committed it" in str(done["result"]), done["result"]
+    branches = subprocess.run(
+        ["git", "-C", str(repo), "log", "--all", "--format=%s"], capture_output=True, text=True
+    ).stdout
+    assert "hangar: add hello.txt" in branches, branches
+
+    # --no-repo, or no repository where the command runs: it says the agent has none
+    for args, cwd in ((("--no-repo",), repo), ((), hangar.tmp)):
+        bare = hangar.run("issue", "create", "--title", "bare", *args, cwd=cwd)
+        assert "repository" not in bare.out, bare.out
+        assert "no repository: the agent works in an empty scratch directory" in bare.err
+    res = hangar.run("issue", "create", "--title", "x", "--repo", str(repo), "--no-repo", ok=False)
+    assert res.code == 2 and "exclude each other" in res.err
+
+
+def test_an_issue_without_a_repository_names_the_agents(hangar: Hangar) -> None:
+    repo = make_repo(hangar.tmp / "agents-own")
+    hangar.agent("owner", "claude", "happy", "--repo", str(repo))
+    made = hangar.run("issue", "create", "--title", "theirs", "--assign", "owner")
+    assert f"no repository given: the agent works in its own, {repo}" in made.err, made.err

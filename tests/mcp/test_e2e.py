@@ -301,6 +301,8 @@ def test_issue_and_task_tools(mcp: McpProcess, sandbox: Sandbox) -> None:
     assert created.returncode == 0, created.stderr
     plain = mcp.ok("hangar_issue_create", {"title": "Write the docs", "priority": 2})
     assert plain["issue"]["title"] == "Write the docs" and plain["task"] is None
+    # no repo_path given: the server's own repository
+    assert plain["issue"]["repo_path"] == str(sandbox.repo.resolve())
     assigned = mcp.ok("hangar_issue_create", {"title": "Fix it", "assign": "mcpbot"})
     task_id = assigned["task"]["id"]
     issues = mcp.ok("hangar_issue_list", {})

@@ -6,6 +6,7 @@ import os
 
 import click
 
+from hangar.adapters.repos import enclosing_repository
 from hangar.cli.common import (
     common_options,
     emit_json,
@@ -30,7 +31,14 @@ def issue() -> None:
 @click.option("--description", "-d", help="Details; the agent sees them in its prompt.")
 @click.option("--assign", metavar="AGENT", help="Agent name or id: queues a task at once.")
 @click.option(
-    "--repo", type=click.Path(), help="Git repository to work in (overrides the agent's)."
+    "--repo",
+    type=click.Path(),
+    help="Git repository to work in (default: the one you are in; overrides the agent's).",
+)
+@click.option(
+    "--no-repo",
+    is_flag=True,
+    help="Do not default to the current directory's repository.",
 )
 @click.option(
     "--priority",
@@ -46,11 +54,21 @@ def create(
     description: str | None,
     assign: str | None,
     repo: str | None,
+    no_repo: bool,
     priority: int,
     as_json: bool,
     workspace: str | None,
 ) -> None:
-    """File an issue, optionally assigning it to an agent."""
+    """File an issue, optionally assigning it to an agent.
+
+    The agent works in a worktree of the issue's repository: --repo, else the repository
+    the current directory is in (--no-repo: none), else the agent's own.
+    """
+    if repo and no_repo:
+        raise click.UsageError("--repo and --no-repo exclude each other")
+    found = None if (repo or no_repo) else enclosing_repository()
+    if found is not None:
+        repo = str(found)
     res = request(
         calls.ISSUE_CREATE,
         api.IssueCreateParams(
@@ -66,8 +84,27 @@ def create(
         emit_json(res)
         return
     click.echo(f"created issue {res.issue.id}")
+    if found is not None:
+        click.echo(
+            f"repository {res.issue.repo_path} (where you are; --repo or --no-repo to change)"
+        )
+    elif not res.issue.repo_path:
+        click.echo(_without_repository(workspace, assign), err=True)
     if res.task:
         click.echo(f"queued task {res.task.id}  (follow: hangar task log {res.task.id} -f)")
+
+
+def _without_repository(workspace: str | None, assign: str | None) -> str:
+    """Where an issue with no repository will be worked on, said before anyone waits on it."""
+    if assign:
+        params = api.AgentGetParams(workspace_id=workspace, agent=assign)
+        agent_repo = request(calls.AGENT_GET, params).repo_path
+        if agent_repo:
+            return f"no repository given: the agent works in its own, {agent_repo}"
+    return (
+        "no repository: the agent works in an empty scratch directory, without git "
+        "(--repo PATH to give it one)"
+    )
 
 
 @issue.command("list")

@@ -22,6 +22,7 @@ from mcp_types import CallToolResult, TextContent
 from pydantic import Field, ValidationError
 from pydantic.json_schema import SkipJsonSchema
 
+from hangar.adapters.repos import enclosing_repository
 from hangar.core.fsm import TaskStatus
 from hangar.core.vocab import IssueState
 from hangar.mcp import shapes
@@ -314,16 +315,21 @@ def build_tools(config: McpConfig, backend: Backend) -> list[Tool]:
             OptStr, Field(description="Agent name or id: queues a task for it.")
         ] = None,
         priority: Annotated[int, Field(description="Higher runs first.")] = 0,
-        repo_path: Annotated[OptStr, Field(description="Repository the work happens in.")] = None,
+        repo_path: Annotated[
+            OptStr,
+            Field(description="Repository the work happens in (default: the server's)."),
+        ] = None,
     ) -> CallToolResult:
         """File a Hangar issue, optionally assigned to an agent. Returns {issue, task}."""
+        # relative to the server's directory, as the CLI takes it from the shell's; by
+        # default the server's own repository, when it is in one
+        repo = os.path.abspath(repo_path) if repo_path else enclosing_repository(config.repo_path)
         params = api.IssueCreateParams(
             title=title,
             description=_blank(description),
             assign=_blank(assign),
             priority=priority,
-            # relative to the server's directory, as the CLI takes it from the shell's
-            repo_path=os.path.abspath(repo_path) if repo_path else None,
+            repo_path=str(repo) if repo else None,
         )
         return _ok(await backend.request(calls.ISSUE_CREATE, params))
 
