@@ -323,6 +323,49 @@ async def test_messages_page_after_a_seq(hangar: InProcessDaemon) -> None:
         assert next(iter(bad)) in err.message
 
 
+async def test_issue_list_filters_by_who_is_assigned(hangar: InProcessDaemon) -> None:
+    await make_agent(hangar, "bot")
+    await hangar.call(methods.ISSUE_CREATE, {"title": "the agent's", "assign": "bot"})
+    await hangar.call(methods.ISSUE_CREATE, {"title": "nobody's"})
+
+    async def titles(**params: Any) -> list[str]:
+        return [i["title"] for i in (await hangar.call(methods.ISSUES_LIST, params))["issues"]]
+
+    assert await titles(assigned="agents") == ["the agent's"]
+    assert await titles(assigned="members") == []
+    assert await titles(assigned="mine") == []
+    assert await titles() == ["nobody's", "the agent's"]
+    err = await refused(hangar, methods.ISSUES_LIST, {"assigned": "robots"})
+    assert err.code == rpc.INVALID_PARAMS and "assigned" in err.message
+
+
+async def test_issue_update_assigns_an_agent_and_queues_its_task(hangar: InProcessDaemon) -> None:
+    await make_agent(hangar, "bot")
+    issue = (await hangar.call(methods.ISSUE_CREATE, {"title": "later", "priority": 2}))["issue"]
+    events = await hangar.subscribe()
+
+    row = await hangar.call(methods.ISSUE_UPDATE, {"issue_id": issue["id"], "assign": "bot"})
+
+    assert row["assignee"].startswith("agent:")
+    tasks = (await hangar.call(methods.TASKS_LIST, {"issue_id": issue["id"]}))["tasks"]
+    assert [(t["status"], t["priority"]) for t in tasks] == [("queued", 2)]
+    assert events.names() == ["IssueUpdated", "TaskQueued"]
+    # a second assignment while the task is pending changes nothing
+    err = await refused(hangar, methods.ISSUE_UPDATE, {"issue_id": issue["id"], "assign": "bot"})
+    assert err.code == rpc.CONFLICT
+    assert len((await hangar.call(methods.TASKS_LIST, {"issue_id": issue["id"]}))["tasks"]) == 1
+    # to a member: no task; unknown agents and issues are not found
+    member = await hangar.call(
+        methods.ISSUE_UPDATE, {"issue_id": issue["id"], "assign": row["creator"]}
+    )
+    assert member["assignee"] == row["creator"]
+    for bad in (
+        {"issue_id": issue["id"], "assign": "nobody"},
+        {"issue_id": "nope", "assign": "bot"},
+    ):
+        assert (await refused(hangar, methods.ISSUE_UPDATE, bad)).code == rpc.NOT_FOUND
+
+
 # -- issue create ----------------------------------------------------------------------------
 
 

@@ -114,3 +114,26 @@ async def test_update_refuses_bad_values(world: World) -> None:
     with pytest.raises(NotFound):
         await s.issue_update(world.ws.id, "missing", state="done")
     assert await s.issue_get(world.ws.id, issue.id) == issue
+
+
+async def test_list_filters_by_who_is_assigned(world: World) -> None:
+    s = world.store
+    await s.issue_create(
+        world.ws.id, title="agent's", creator=world.creator, assign_agent_id=world.agent.id
+    )
+    to_me, _ = await s.issue_create(world.ws.id, title="mine", creator=world.creator)
+    await s.issue_update(world.ws.id, to_me.id, assignee=world.creator)
+    to_other, _ = await s.issue_create(world.ws.id, title="theirs", creator=world.creator)
+    await s.issue_update(world.ws.id, to_other.id, assignee="member:someone_%")
+    await s.issue_create(world.ws.id, title="nobody's", creator=world.creator)
+
+    def titles(rows: list) -> set[str]:
+        return {i.title for i in rows}
+
+    assert titles(await s.issue_list(world.ws.id, assignee_kind="agent")) == {"agent's"}
+    assert titles(await s.issue_list(world.ws.id, assignee_kind="member")) == {"mine", "theirs"}
+    assert titles(await s.issue_list(world.ws.id, assignee=world.creator)) == {"mine"}
+    # LIKE wildcards in a ref are plain characters
+    assert titles(await s.issue_list(world.ws.id, assignee="member:someone_%")) == {"theirs"}
+    with pytest.raises(ValueError):
+        await s.issue_list(world.ws.id, assignee_kind="robot")

@@ -87,6 +87,15 @@ class Lifecycle:
             await self._queued([task])
         return issue, task
 
+    async def assign_issue(
+        self, workspace_id: str, issue_id: str, who: str
+    ) -> tuple[IssueRow, TaskRow | None]:
+        issue, task = await self.store.issue_assign(workspace_id, issue_id, who)
+        await self.events.publish(workspace_id, IssueUpdated(issue=issue))
+        if task is not None:
+            await self._queued([task])
+        return issue, task
+
     async def update_issue(self, workspace_id: str, issue_id: str, **fields: Any) -> IssueRow:
         issue = await self.store.issue_update(workspace_id, issue_id, **fields)
         await self.events.publish(workspace_id, IssueUpdated(issue=issue))

@@ -172,6 +172,8 @@ class SubscribeResult(Result, kw_only=True):
 
 class IssuesListParams(WorkspaceScoped, kw_only=True):
     state: IssueState | None = None
+    #: only issues assigned to members, to agents, or to the workspace's owner (you)
+    assigned: Literal["members", "agents", "mine"] | None = None
     #: absent: 1000
     limit: IssuesPage | None = None
     #: the previous page's ``next_before``: the page starts after that issue
@@ -211,6 +213,8 @@ class IssueUpdateParams(WorkspaceScoped, kw_only=True):
     issue_id: str
     state: IssueState | None = None
     priority: Priority | None = None
+    #: an agent's name or id (queues its task), or ``member:<id>``
+    assign: str | None = None
 
 
 class AgentCreateParams(WorkspaceScoped, kw_only=True):

@@ -107,12 +107,22 @@ async def list_for_workspace(
     *,
     limit: int | None = None,
     before: str | None = None,
+    assignee: str | None = None,
+    assignee_kind: str | None = None,
 ) -> list[IssueRow]:
-    """Newest first; ``before`` (an issue id) starts after that issue."""
+    """Newest first; ``before`` (an issue id) starts after that issue. ``assignee`` keeps
+    one actor's issues; ``assignee_kind`` (``agent`` or ``member``) one kind of actor's."""
     stmt = select(_I).where(_I.c.workspace_id == workspace_id)
     if state is not None:
         check_state(state)
         stmt = stmt.where(_I.c.state == state)
+    if assignee is not None:
+        kind, _, actor_id = assignee.partition(":")
+        stmt = stmt.where(_I.c.assignee_type == kind, _I.c.assignee_id == actor_id)
+    if assignee_kind is not None:
+        if assignee_kind not in ("agent", "member"):
+            raise ValueError(f"unknown assignee kind {assignee_kind!r}")
+        stmt = stmt.where(_I.c.assignee_type == assignee_kind)
     if before is not None:
         stmt = await older_than(
             conn, stmt, _I, kind="issue", before=before, workspace_id=workspace_id
@@ -121,6 +131,29 @@ async def list_for_workspace(
     if limit is not None:
         stmt = stmt.limit(limit)
     return [issue_row(m) for m in (await conn.execute(stmt)).mappings()]
+
+
+async def assign(
+    conn: AsyncConnection, ctx: StoreContext, workspace_id: str, issue_id: str, who: str
+) -> tuple[IssueRow, TaskRow | None]:
+    """Hand an issue to ``who``: ``member:<id>`` just assigns; an agent (``agent:<id>``, or its
+    id or name) also queues its task, in the same transaction. A task already pending for
+    the issue is a ``Conflict`` and changes nothing."""
+    found = await _get_mapping(conn, workspace_id, issue_id)
+    if found is None:
+        raise NotFound("issue", issue_id)
+    if who.startswith("member:"):
+        row = await update_fields(conn, workspace_id, issue_id, assignee=who)
+        return row, None
+    agent_ref = who.removeprefix("agent:")
+    agent = await agents.get_mapping(conn, workspace_id, agent_ref)
+    if agent is None:
+        raise NotFound("agent", agent_ref)
+    task = await tasks.insert_queued(
+        conn, ctx, agent, issue_id=issue_id, priority=found["priority"]
+    )
+    row = await update_fields(conn, workspace_id, issue_id, assignee=f"agent:{agent['id']}")
+    return row, task
 
 
 async def update_fields(

@@ -249,11 +249,26 @@ class Store:
         *,
         limit: int | None = None,
         before: str | None = None,
+        assignee: str | None = None,
+        assignee_kind: str | None = None,
     ) -> list[IssueRow]:
         async with self._read() as conn:
             return await issues.list_for_workspace(
-                conn, workspace_id, state, limit=limit, before=before
+                conn,
+                workspace_id,
+                state,
+                limit=limit,
+                before=before,
+                assignee=assignee,
+                assignee_kind=assignee_kind,
             )
+
+    async def issue_assign(
+        self, workspace_id: str, issue_id: str, who: str
+    ) -> tuple[IssueRow, TaskRow | None]:
+        """Assign to a member, or to an agent (which queues its task)."""
+        async with self._write() as conn:
+            return await issues.assign(conn, self._ctx, workspace_id, issue_id, who)
 
     async def issue_update(
         self,

@@ -1,6 +1,7 @@
 """A daemon wired in-process: every service real (store on a temporary SQLite, lifecycle,
 dispatcher, runners, sessions), the clock and ids injected, the socket and the background
-loops left out so a test decides when claims, sweeps and runs happen."""
+loops left out so a test decides when claims, sweeps and runs happen — or, with
+``serve=True``, the real socket and loops too, for clients that dial it (the TUI's tests)."""
 
 from __future__ import annotations
 
@@ -92,9 +93,11 @@ async def daemon_in_process(
     clock: Clock | None = None,
     ids: IdGen | None = None,
     events: EventBus | None = None,
+    serve: bool = False,
 ) -> AsyncIterator[InProcessDaemon]:
     """An opened daemon rooted at ``home`` (SQLite there unless ``env`` names a database).
-    ``env`` is both the configuration and the agents' parent environment."""
+    ``env`` is both the configuration and the agents' parent environment. ``serve`` also
+    listens on the home's socket and runs the loops, in this event loop."""
     settings = {"AINB_HANGAR_HOME": str(home), "HANGAR_TMUX_SOCKET": f"hangar-test-{home.name}"}
     settings |= dict(env or {})
     config = DaemonConfig.from_env(settings)
@@ -108,6 +111,8 @@ async def daemon_in_process(
     )
     await daemon.open()
     try:
+        if serve:
+            await daemon.serve()
         yield InProcessDaemon(daemon, clock)
     finally:
         await daemon.stop()

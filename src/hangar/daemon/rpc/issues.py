@@ -12,7 +12,7 @@ from hangar.daemon.rpc.common import Routes, invalid, not_found, resolve_workspa
 from hangar.daemon.rpc.pages import clip_issue, fit
 from hangar.proto import api, calls
 from hangar.proto.rows import IssueRow
-from hangar.store import NotFound, Store
+from hangar.store import Store
 
 if TYPE_CHECKING:
     from hangar.daemon.rpc.server import Connection
@@ -55,7 +55,11 @@ class IssueRoutes:
         ws = await resolve_workspace(self.store, p.workspace_id)
         limit = p.limit or LIST_PAGE
         state = None if p.state is None else p.state.value
-        rows = await self.store.issue_list(ws.id, state, limit=limit + 1, before=p.before)
+        kind = {"members": "member", "agents": "agent"}.get(p.assigned or "")
+        mine = await self._owner(ws.id) if p.assigned == "mine" else None
+        rows = await self.store.issue_list(
+            ws.id, state, limit=limit + 1, before=p.before, assignee=mine, assignee_kind=kind
+        )
         page, next_before = fit(rows, limit=limit, clip=clip_issue)
         return api.IssuesListResult(issues=page, next_before=next_before)
 
@@ -79,9 +83,7 @@ class IssueRoutes:
             if "\x00" in p.description:
                 raise invalid("description contains a NUL byte")
         repo = await checked_repo(p.repo_path)
-        owner = self._owner_refs.get(ws.id)
-        if owner is None:
-            owner = self._owner_refs[ws.id] = await self.store.workspace_owner_ref(ws.id)
+        owner = await self._owner(ws.id)
         issue, task = await self.lifecycle.create_issue(
             ws.id,
             title=p.title.strip(),
@@ -93,6 +95,14 @@ class IssueRoutes:
         )
         return api.IssueCreateResult(issue=issue, task=task)
 
+    async def _owner(self, workspace_id: str) -> str:
+        owner = self._owner_refs.get(workspace_id)
+        if owner is None:
+            owner = self._owner_refs[workspace_id] = await self.store.workspace_owner_ref(
+                workspace_id
+            )
+        return owner
+
     async def update(self, conn: Connection, p: api.IssueUpdateParams) -> IssueRow:
         ws = await resolve_workspace(self.store, p.workspace_id)
         fields: dict[str, Any] = {}
@@ -100,7 +110,8 @@ class IssueRoutes:
             fields["state"] = p.state.value
         if p.priority is not None:
             fields["priority"] = p.priority
-        try:
-            return await self.lifecycle.update_issue(ws.id, p.issue_id, **fields)
-        except NotFound:
-            raise not_found("issue", p.issue_id) from None
+        if p.assign is not None:
+            issue, _ = await self.lifecycle.assign_issue(ws.id, p.issue_id, p.assign.strip())
+            if not fields:
+                return issue
+        return await self.lifecycle.update_issue(ws.id, p.issue_id, **fields)
