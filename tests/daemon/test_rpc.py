@@ -495,8 +495,14 @@ async def test_an_agent_is_found_by_name_or_id_and_listed_with_its_actor(
     listed = await hangar.call(methods.AGENTS_LIST, {})
 
     assert by_name == by_id == agent
-    [actor] = listed["actors"]
+    you, actor = listed["actors"]
+    assert (you["display_name"], you["is_agent"]) == ("you", False)
+    assert you["actor_ref"].startswith("member:")
     assert (actor["actor_ref"], actor["subtitle"]) == (f"agent:{agent['id']}", "command · m-1")
+    assert actor["presence"] == "online"  # its runtime belongs to this (running) daemon
+    await hangar.store.runtimes_mark_offline(hangar.daemon.daemon_id)
+    [_, gone] = (await hangar.call(methods.AGENTS_LIST, {}))["actors"]
+    assert gone["presence"] == "offline"
 
 
 # -- task transitions by hand ----------------------------------------------------------------

@@ -24,6 +24,16 @@ class HangarPaths:
         return cls(home / ".ainb" / "hangar")
 
     @property
+    def config(self) -> Path:
+        """The user's settings for the front ends (the TUI's ``[keymap]``, …)."""
+        return self.root / "config.toml"
+
+    @property
+    def tui_state(self) -> Path:
+        """What the TUI remembers between runs (recent picks): UI state, safe to lose."""
+        return self.root / "tui-state.json"
+
+    @property
     def db(self) -> Path:
         return self.root / "hangar.db"
 

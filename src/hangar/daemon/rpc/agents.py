@@ -50,12 +50,25 @@ class AgentRoutes:
     async def list(self, conn: Connection, p: api.WorkspaceScoped) -> api.AgentsListResult:
         ws = await resolve_workspace(self.store, p.workspace_id)
         agents = await self.store.agent_list(ws.id)
+        status = {r.id: r.status for r in await self.store.runtimes_list(ws.id)}
+        # the people first (today: the workspace's owner), then the agents, each with the
+        # presence of the runtime that would run its tasks
+        owner = await self.store.workspace_owner_ref(ws.id)
         actors = [
+            ActorRow(
+                actor_ref=owner,
+                display_name="you",
+                subtitle="the workspace's owner",
+                presence="online",
+                is_agent=False,
+            )
+        ]
+        actors += [
             ActorRow(
                 actor_ref=f"agent:{a.id}",
                 display_name=a.name,
                 subtitle=f"{a.provider}{' · ' + a.model if a.model else ''}",
-                presence="online",
+                presence="online" if status.get(a.runtime_id) == "online" else "offline",
                 is_agent=True,
             )
             for a in agents

@@ -1,0 +1,214 @@
+"""Screen 1, Issues: the workspace's issues, filtered by who they are assigned to.
+
+c files a new issue, a assigns the highlighted one (the agent picker), Enter opens its
+latest task, f steps through the filter chips. The list is the daemon's page, filtered by
+the daemon; events update rows in place and a snapshot a moment later settles the rest.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.widget import Widget
+from textual.widgets import Static
+
+from hangar.client.errors import RemoteError
+from hangar.proto import api, calls
+from hangar.proto.events import AnyEvent, IssueCreated, IssueUpdated, TaskFinished, TaskQueued
+from hangar.proto.rows import ActorRow, IssueRow
+from hangar.tui.link import LinkDown, describe_error
+from hangar.tui.recents import Recents
+from hangar.tui.screens.base import HangarScreen
+from hangar.tui.screens.modals import AgentPicker, IssueDraft, IssueForm
+from hangar.tui.style import ago, short_id, state_text
+from hangar.tui.widgets.keyed_table import Cell, KeyedTable
+
+__all__ = ["CHIPS", "IssuesScreen"]
+
+#: chip label → the daemon's ``assigned`` filter
+CHIPS: dict[str, str | None] = {
+    "All": None,
+    "Members": "members",
+    "Agents": "agents",
+    "Mine": "mine",
+}
+#: rows per snapshot: a screen shows a few dozen; the daemon pages the rest
+PAGE = 500
+#: after an event, the snapshot that settles what events cannot say comes this much later
+SETTLE_S = 0.5
+COLUMNS = ("ID", "STATE", "PRI", "ASSIGNEE", "TITLE", "CREATED")
+
+
+class IssuesScreen(HangarScreen):
+    BINDING_GROUP_TITLE = "Issues"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "create", "Create", id="issue.create"),
+        Binding("a", "assign", "Assign", id="issue.assign"),
+        Binding("enter", "open", "Open task", id="issue.open"),
+        Binding("f", "next_chip", "Filter", id="issue.filter"),
+    ]
+    DEFAULT_CSS = """
+    IssuesScreen #chips { height: 1; padding: 0 1; }
+    IssuesScreen #empty { height: auto; padding: 1 2; color: $text-muted; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.chip = "All"
+        self.issues: dict[str, IssueRow] = {}
+        self.order: list[str] = []
+        self.names: dict[str, str] = {}
+        self.actors: list[ActorRow] = []
+        self._settle_timer: object | None = None
+
+    def body(self) -> list[Widget]:
+        return [
+            Static(self._chips_text(), id="chips"),
+            KeyedTable(COLUMNS, id="issues"),
+            Static("", id="empty"),
+        ]
+
+    @property
+    def table(self) -> KeyedTable:
+        return self.query_one("#issues", KeyedTable)
+
+    # -- snapshot and events ------------------------------------------------------------------
+
+    async def refresh_snapshot(self) -> None:
+        assigned = CHIPS[self.chip]
+        params = api.IssuesListParams(limit=PAGE, assigned=assigned)  # type: ignore[arg-type]
+        try:
+            page = await self.hangar.request(calls.ISSUES_LIST, params)
+            agents = await self.hangar.request(calls.AGENTS_LIST, api.WorkspaceScoped())
+        except (LinkDown, RemoteError):
+            return  # the banner says why; what is shown stays
+        self.actors = agents.actors
+        self.names = {a.actor_ref: a.display_name for a in agents.actors}
+        self.issues = {i.id: i for i in page.issues}
+        self.order = [i.id for i in page.issues]
+        self._render_rows(more=page.next_before is not None)
+
+    def daemon_event(self, event: AnyEvent) -> None:
+        if isinstance(event, IssueUpdated | IssueCreated):
+            issue = event.issue
+            if issue.id in self.issues or (isinstance(event, IssueCreated) and self.chip == "All"):
+                if issue.id not in self.issues:
+                    self.order.insert(0, issue.id)
+                self.issues[issue.id] = issue
+                self._render_rows()
+            self._settle()
+        elif isinstance(event, TaskQueued | TaskFinished):
+            self._settle()
+
+    def _settle(self) -> None:
+        """One snapshot a moment after a burst of events, however many came."""
+        if self._settle_timer is None:
+
+            def fire() -> None:
+                self._settle_timer = None
+                self.run_worker(self.refresh_snapshot(), group="snapshot", exclusive=True)
+
+            self._settle_timer = self.set_timer(SETTLE_S, fire)
+
+    def _render_rows(self, *, more: bool = False) -> None:
+        rows: list[tuple[str, tuple[Cell, ...]]] = [
+            (issue_id, self._cells(self.issues[issue_id])) for issue_id in self.order
+        ]
+        self.table.sync(rows)
+        empty = self.query_one("#empty", Static)
+        if not rows:
+            hint = (
+                "No issues yet: press c to file one."
+                if self.chip == "All"
+                else (f"No issues assigned to {self.chip.lower()}; f shows the next filter.")
+            )
+            empty.update(hint)
+        elif more:
+            empty.update(f"the newest {PAGE} are shown; `hangar issue list --before` pages on")
+        else:
+            empty.update("")
+
+    def _cells(self, issue: IssueRow) -> tuple[Cell, ...]:
+        assignee = self.names.get(issue.assignee or "", issue.assignee or "")
+        return (
+            short_id(issue.id),
+            state_text(issue.state),
+            str(issue.priority),
+            assignee,
+            issue.title,
+            ago(issue.created_at),
+        )
+
+    def _chips_text(self) -> Text:
+        text = Text()
+        for label in CHIPS:
+            style = "bold reverse" if label == self.chip else "dim"
+            text.append(f" {label} ", style=style)
+            text.append(" ")
+        return text
+
+    @property
+    def highlighted(self) -> IssueRow | None:
+        key = self.table.current_key
+        return self.issues.get(key) if key else None
+
+    # -- intents ------------------------------------------------------------------------------
+
+    def action_next_chip(self) -> None:
+        labels = list(CHIPS)
+        self.chip = labels[(labels.index(self.chip) + 1) % len(labels)]
+        self.query_one("#chips", Static).update(self._chips_text())
+        self.run_worker(self.refresh_snapshot(), group="snapshot", exclusive=True)
+
+    def action_create(self) -> None:
+        async def submit(draft: IssueDraft) -> str | None:
+            params = api.IssueCreateParams(title=draft.title, description=draft.description)
+            try:
+                made = await self.hangar.request(calls.ISSUE_CREATE, params)
+            except (RemoteError, LinkDown) as exc:
+                return describe_error(exc)
+            self.issues[made.issue.id] = made.issue
+            if made.issue.id not in self.order:
+                self.order.insert(0, made.issue.id)
+            self._render_rows()
+            self.notify(f"created issue {short_id(made.issue.id)}: {made.issue.title}")
+            return None
+
+        self.app.push_screen(IssueForm(submit))
+
+    def action_assign(self) -> None:
+        issue = self.highlighted
+        if issue is None:
+            self.notify("No issue is highlighted.", severity="warning")
+            return
+        recents = Recents(self.hangar.paths.tui_state)
+
+        async def picked(ref: str | None) -> None:
+            if ref is None:
+                return
+            params = api.IssueUpdateParams(issue_id=issue.id, assign=ref)
+            row = await self.hangar.rpc(calls.ISSUE_UPDATE, params)
+            if row is not None:
+                self.issues[row.id] = row
+                self._render_rows()
+                self.notify(f"assigned to {self.names.get(ref, ref)}")
+
+        self.app.push_screen(AgentPicker(self.actors, recents), picked)
+
+    async def on_data_table_row_selected(self) -> None:
+        await self.action_open()  # the table takes Enter for itself and says so
+
+    async def action_open(self) -> None:
+        issue = self.highlighted
+        if issue is None:
+            return
+        detail = await self.hangar.rpc(calls.ISSUE_GET, api.IssueGetParams(issue_id=issue.id))
+        if detail is None:
+            return
+        if not detail.tasks:
+            self.notify("This issue has no task yet: press a to assign it to an agent.")
+            return
+        newest = max(detail.tasks, key=lambda t: (t.created_at, t.id))
+        self.hangar.open_task(newest.id)

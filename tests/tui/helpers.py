@@ -1,0 +1,66 @@
+"""Driving the app and reading what it shows."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from textual.pilot import Pilot
+
+from hangar.core.paths import HangarPaths
+from hangar.testing import InProcessDaemon, wait_for
+from hangar.tui.app import HangarApp
+
+__all__ = ["Served", "running", "shown", "wait_shown"]
+
+SIZE = (120, 40)
+
+
+@dataclass
+class Served:
+    daemon: InProcessDaemon
+    paths: HangarPaths
+
+    async def call(self, method: str, params: dict[str, Any] | None = None) -> Any:
+        return await self.daemon.call(method, params)
+
+
+@asynccontextmanager
+async def running(
+    served: Served, *, start: str = "issues", size: tuple[int, int] = SIZE
+) -> AsyncIterator[Pilot[None]]:
+    """The app, connected to the served daemon (it never starts one of its own)."""
+    app = HangarApp(paths=served.paths, start=start, autostart=False)
+    async with app.run_test(size=size) as pilot:
+        await wait_for(lambda: app.link.up, timeout=15)
+        yield pilot
+
+
+def shown(app: HangarApp) -> str:
+    """The screen as text, line by line, as a user would read it."""
+    lines = []
+    for strip in app.screen._compositor.render_update(full=True).strips:  # type: ignore[attr-defined]
+        lines.append("".join(segment.text for segment in strip).rstrip())
+    return "\n".join(lines)
+
+
+async def wait_shown(pilot: Pilot[Any], *needles: str, timeout: float = 10) -> str:
+    """Poll the screen until every needle is on it; the screen text, or a failure saying
+    what was shown instead."""
+    last = ""
+
+    async def found() -> bool:
+        nonlocal last
+        await pilot.pause()
+        last = shown(pilot.app)  # type: ignore[arg-type]
+        return all(n in last for n in needles)
+
+    try:
+        await wait_for(found, timeout=timeout, interval=0.05)
+    except TimeoutError:
+        raise AssertionError(
+            f"not shown within {timeout}s: {needles!r}\n--- screen ---\n{last}"
+        ) from None
+    return last
