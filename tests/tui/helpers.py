@@ -33,7 +33,7 @@ async def running(
 ) -> AsyncIterator[Pilot[None]]:
     """The app, connected to the served daemon (it never starts one of its own)."""
     app = HangarApp(paths=served.paths, start=start, autostart=False)
-    async with app.run_test(size=size) as pilot:
+    async with app.run_test(size=size, notifications=True) as pilot:
         await wait_for(lambda: app.link.up, timeout=15)
         yield pilot
 

@@ -37,6 +37,11 @@ R = TypeVar("R", bound=msgspec.Struct)
 #: mode → the screen class that draws it, imported when first shown (start-up stays fast)
 SCREENS_BY_MODE: dict[str, str] = {
     "issues": "hangar.tui.screens.issues:IssuesScreen",
+    "task": "hangar.tui.screens.task:TaskScreen",
+    "kanban": "hangar.tui.screens.kanban:KanbanScreen",
+    "health": "hangar.tui.screens.health:HealthScreen",
+    "logs": "hangar.tui.screens.logs:LogsScreen",
+    "home": "hangar.tui.screens.home:HomeScreen",
 }
 
 #: the keys that go to a screen from anywhere: (key, mode, label)
@@ -99,10 +104,11 @@ class HangarApp(App[None]):
     # -- start-up ---------------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        self._apply_keymap()
         self.switch_mode(self.start_mode)
+        self.call_after_refresh(self._apply_keymap)  # its warnings on the first screen
+        handlers = Handlers(up=self._link_up, down=self._link_down, event=self._event)
         self.run_worker(
-            self.link.run(Handlers(up=self._link_up, down=self._link_down, event=self._event)),
+            self.link.run(handlers),
             name="daemon-link",
             group="link",
             exclusive=True,
@@ -111,7 +117,7 @@ class HangarApp(App[None]):
     def _apply_keymap(self) -> None:
         keymap = load_keymap(self.paths.config, self.binding_ids())
         for problem in keymap.problems:
-            self.notify(problem, title="keymap", severity="warning", timeout=10)
+            self.notify(problem, title=f"{self.paths.config}", severity="warning", timeout=10)
         if keymap.keys:
             self.set_keymap(keymap.keys)
 

@@ -26,18 +26,18 @@ def load_keymap(path: Path, known_ids: Iterable[str]) -> Keymap:
     except FileNotFoundError:
         return Keymap()
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        return Keymap(problems=[f"{path}: {exc}; key remaps ignored"])
+        return Keymap(problems=[f"unreadable ({exc}); key remaps ignored"])
     table = raw.get("keymap", {})
     if not isinstance(table, dict):
-        return Keymap(problems=[f"{path}: [keymap] must be a table of binding id = keys"])
+        return Keymap(problems=["[keymap] must be a table of binding id = keys"])
     known = set(known_ids)
     keys: dict[str, str] = {}
     problems: list[str] = []
     for binding_id, value in table.items():
         if binding_id not in known:
-            problems.append(f"{path}: no binding {binding_id!r} (press ? for the ids)")
+            problems.append(f"no binding {binding_id!r}")
         elif not isinstance(value, str) or not value.strip():
-            problems.append(f'{path}: keymap {binding_id!r} must be keys like "ctrl+n" or "n,N"')
+            problems.append(f'{binding_id!r} must be keys like "f5" or "n,N"')
         else:
             keys[binding_id] = value.strip()
     return Keymap(keys=keys, problems=problems)

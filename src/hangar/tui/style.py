@@ -6,7 +6,7 @@ import time
 
 from rich.text import Text
 
-__all__ = ["LANE_COLOURS", "STATE_COLOURS", "ago", "short_id", "state_text"]
+__all__ = ["LANE_COLOURS", "STATE_COLOURS", "ago", "short_id", "state_text", "when"]
 
 STATE_COLOURS = {
     # issues
@@ -61,3 +61,15 @@ def ago(ms: int | None, now_ms: int | None = None) -> str:
     if secs < 86400:
         return f"{secs // 3600}h ago"
     return f"{secs // 86400}d ago"
+
+
+def when(ms: int | None, now_ms: int | None = None) -> str:
+    """A stable, short local time: "14:05" today, "Dec 04" before (a list column that does
+    not change every second, unlike "3s ago", so a table redraws only what changed)."""
+    if ms is None:
+        return ""
+    now = time.time() if now_ms is None else now_ms / 1000
+    then = time.localtime(ms / 1000)
+    if time.localtime(now)[:3] == then[:3]:
+        return time.strftime("%H:%M", then)
+    return time.strftime("%b %d", then)

@@ -22,7 +22,7 @@ from hangar.tui.link import LinkDown, describe_error
 from hangar.tui.recents import Recents
 from hangar.tui.screens.base import HangarScreen
 from hangar.tui.screens.modals import AgentPicker, IssueDraft, IssueForm
-from hangar.tui.style import ago, short_id, state_text
+from hangar.tui.style import short_id, state_text, when
 from hangar.tui.widgets.keyed_table import Cell, KeyedTable
 
 __all__ = ["CHIPS", "IssuesScreen"]
@@ -93,9 +93,11 @@ class IssuesScreen(HangarScreen):
     def daemon_event(self, event: AnyEvent) -> None:
         if isinstance(event, IssueUpdated | IssueCreated):
             issue = event.issue
-            if issue.id in self.issues or (isinstance(event, IssueCreated) and self.chip == "All"):
-                if issue.id not in self.issues:
-                    self.order.insert(0, issue.id)
+            if issue.id in self.issues:  # one row changes: only its cells are touched
+                self.issues[issue.id] = issue
+                self.table.update_row(issue.id, self._cells(issue))
+            elif isinstance(event, IssueCreated) and self.chip == "All":
+                self.order.insert(0, issue.id)
                 self.issues[issue.id] = issue
                 self._render_rows()
             self._settle()
@@ -138,7 +140,7 @@ class IssuesScreen(HangarScreen):
             str(issue.priority),
             assignee,
             issue.title,
-            ago(issue.created_at),
+            when(issue.created_at),
         )
 
     def _chips_text(self) -> Text:

@@ -70,7 +70,7 @@ class KeyedTable(DataTable[Cell]):
                         self._columns, old, cells, new, strict=True
                     ):
                         if before != after:
-                            self.update_cell(key, name, cell)
+                            self.update_cell(key, name, cell, update_width=True)
                 self._cells[key] = cells
             if order != self._order_now():
                 rank = {key: n for n, key in enumerate(order)}
@@ -78,6 +78,19 @@ class KeyedTable(DataTable[Cell]):
             self._order = order
             if keep_key is not None and keep_key in wanted:
                 self.move_cursor(row=self.get_row_index(keep_key), animate=False)
+
+    def update_row(self, key: str, cells: tuple[Cell, ...]) -> bool:
+        """Change one row in place (an event about one row); False if it is not shown."""
+        old = self._cells.get(key)
+        if old is None:
+            return False
+        if old != cells:
+            new = _wrapped(key, cells)
+            for name, before, after, cell in zip(self._columns, old, cells, new, strict=True):
+                if before != after:
+                    self.update_cell(key, name, cell, update_width=True)
+            self._cells[key] = cells
+        return True
 
     def _order_now(self) -> list[str]:
         return [row.key.value for row in self.ordered_rows if row.key.value is not None]
