@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -24,6 +25,17 @@ BODY_LIMIT = 8192
 
 ERROR_TAIL_LIMIT = 2000
 """How much of the stderr tail goes into :attr:`Outcome.error`."""
+
+TRANSPORT_RETRY_LIMIT_S = 300.0
+"""How long a provider may keep retrying its own transport (reconnecting to its API) with no
+progress before the run fails with its error (docs/agents.md#liveness). Longer than the CLIs'
+own retry budgets (Claude Code: 10 retries, about 3 minutes of backoff; Codex: 5 stream retries,
+seconds), so a provider that would recover, or give up by itself, gets to; a retry loop that
+never ends is cut after minutes instead of holding a slot until the max runtime."""
+
+ENDED_GRACE_S = 30.0
+"""How long an agent may linger after its terminal event (its verdict is known) before its
+process group is stopped and the run finalized from that verdict."""
 
 
 class MessageKind(enum.StrEnum):
@@ -68,6 +80,9 @@ class Outcome:
     usage: list[Usage] = field(default_factory=list)
     pr_url: str | None = None
     exit_code: int | None = None
+    error_in_transcript: bool = False
+    """The stream's own messages already say :attr:`error` (each of its parts), so the runner
+    adds no closing error line that would repeat it."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -110,8 +125,29 @@ class TranscriptParser(Protocol):
         """The provider session id, available as soon as a line carrying it was fed."""
         ...
 
+    @property
+    def retrying(self) -> str | None:
+        """While the provider is retrying its own transport (reconnecting to its API) and has
+        made no progress since: a readable account of the trouble, e.g. ``codex could not
+        reach its API: … (retry 3/5)``. ``None`` otherwise. A line after which this is set
+        was not progress: it does not postpone the inactivity watchdog."""
+        ...
+
+    @property
+    def ended(self) -> bool:
+        """The provider has emitted its terminal event: its verdict is known, whatever the
+        process does next."""
+        ...
+
+    @property
+    def result_text(self) -> str | None:
+        """The readable result so far: the provider's final text, else its last agent
+        message (a command's stdout tail). Never a raw event line."""
+        ...
+
     def finish(self, exit_code: int, stderr_tail: str) -> Outcome:
-        """Decide the outcome after the process exited."""
+        """Decide the outcome after the process exited (or after it was stopped, once
+        :attr:`ended`)."""
         ...
 
 
@@ -248,21 +284,25 @@ def exit_code_outcome(
     pr_url: str | None = None,
     zero_is_success: bool = False,
     no_result_note: str = "exited without a result line",
+    said: Collection[str] = (),
 ) -> Outcome:
     """The fallback verdict from the exit code alone (no terminal event was seen).
 
     0 → done only when ``zero_is_success`` (the plain command provider), otherwise
     ``unknown`` (a structured CLI that ends without its terminal event broke its contract);
     75 → ``runtime_offline`` (retryable); any other code → ``agent_error`` with the stderr tail.
+    A stderr tail identical to an error the stream already ``said`` is folded: the outcome
+    says the transcript holds it (:attr:`Outcome.error_in_transcript`).
     """
+    stderr_text = tail(stderr_tail.strip(), ERROR_TAIL_LIMIT)
     common: dict[str, Any] = {
         "session_id": session_id,
         "result_text": result_text,
         "usage": list(usage or []),
         "pr_url": pr_url,
         "exit_code": exit_code,
+        "error_in_transcript": bool(stderr_text) and stderr_text in said,
     }
-    stderr_text = tail(stderr_tail.strip(), ERROR_TAIL_LIMIT)
     if exit_code == 0:
         if zero_is_success:
             return Outcome(succeeded=True, **common)
@@ -289,30 +329,140 @@ def exit_code_outcome(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class RetryNotice:
+    """A provider's own transport retry, as it announced it."""
+
+    detail: str | None = None
+    attempt: int | None = None
+    of: int | None = None
+
+
+#: Codex's reconnect notice: ``Reconnecting... 2/5 (stream disconnected before completion: …)``
+_RECONNECTING = re.compile(
+    r"^\s*Reconnecting\s*(?:\.\.\.|…)?\s*(\d+)\s*/\s*(\d+)\s*(?:\((.*)\))?\s*$", re.DOTALL
+)
+
+
+def reconnect_notice(message: str) -> RetryNotice | None:
+    """A ``Reconnecting… N/M (detail)`` message as a notice, else ``None``."""
+    found = _RECONNECTING.match(message)
+    if found is None:
+        return None
+    detail = (found.group(3) or "").strip() or None
+    return RetryNotice(detail=detail, attempt=int(found.group(1)), of=int(found.group(2)))
+
+
 class JsonLinesParser:
     """What the structured parsers share: tolerant line decoding (a bad line never breaks a
-    run), the session id pinned as soon as it appears, and PR-URL candidates kept in the
-    order they were seen (the last one wins)."""
+    run), the session id pinned as soon as it appears, PR-URL candidates kept in the order they
+    were seen (the last one wins), the provider's transport retries (not progress; one
+    transcript line per series; a readable error when it gives up), its terminal event, and
+    the texts already said in the error lane (a repeat is not said again)."""
+
+    #: the CLI's name, in the messages about its trouble
+    provider_name = "agent"
 
     def __init__(self) -> None:
         self._session_id: str | None = None
         self._pr_texts: list[str] = []
+        self._retry: RetryNotice | None = None
+        self._retries = 0  # notices in the current series (since the last progress)
+        self._ended = False
+        self._said: set[str] = set()  # texts the error lane (or the agent lane) already holds
+        self._last_agent_text: str | None = None
 
     @property
     def session_id(self) -> str | None:
         return self._session_id
+
+    @property
+    def retrying(self) -> str | None:
+        notice = self._retry
+        if notice is None:
+            return None
+        text = f"{self.provider_name} could not reach its API"
+        if notice.detail:
+            text += f": {notice.detail}"
+        if notice.attempt is not None and notice.of is not None:
+            text += f" (retry {notice.attempt}/{notice.of})"
+        elif notice.attempt is not None:
+            text += f" (retry {notice.attempt})"
+        return text
+
+    @property
+    def ended(self) -> bool:
+        return self._ended
+
+    @property
+    def result_text(self) -> str | None:
+        return self._last_agent_text
 
     def feed(self, line: str) -> list[Message]:
         obj = parse_json_object(line)
         if obj is None:
             return []
         try:
-            return self._handle(obj)
+            notice = self._retry_notice(obj)
+            if notice is not None:
+                return self._on_retry(notice)
+            out = self._handle(obj)
+            if self._is_progress(obj):
+                self._retry, self._retries = None, 0
+            return out
         except Exception:  # a last guard: a malformed line must never break the run
             return []
 
     def _handle(self, obj: dict[str, Any]) -> list[Message]:
         raise NotImplementedError
+
+    def _retry_notice(self, obj: dict[str, Any]) -> RetryNotice | None:
+        """The provider's own transport retry this line announces, if it is one."""
+        return None
+
+    def _is_progress(self, obj: dict[str, Any]) -> bool:
+        """Does this (non-notice) event show the agent at work again? Bookkeeping events a
+        provider may interleave with its retries say no."""
+        return True
+
+    def _on_retry(self, notice: RetryNotice) -> list[Message]:
+        first = self._retry is None
+        self._retry = notice
+        self._retries += 1
+        if not first:
+            return []  # one line per series: the raw log keeps every notice
+        text = self.retrying or f"{self.provider_name} is retrying"
+        self._said.add(text)
+        return [Message(MessageKind.ERROR, clip(text))]
+
+    def _gave_up(self, text: str) -> str:
+        """``text`` (a fatal error), said as giving up when it ends a series of retries."""
+        if self._retry is None:
+            return text
+        count = max(self._retry.attempt or 0, self._retries)
+        noun = "retry" if count == 1 else "retries"
+        return f"{self.provider_name} could not reach its API after {count} {noun}: {text}"
+
+    def _already_said(self, text: str) -> bool:
+        """Does the transcript already hold ``text`` (an error, or the last agent message)?"""
+        return text in self._said or text == self._last_agent_text
+
+    def _say_error(self, text: str, *also: str) -> list[Message]:
+        """An error-lane message, unless the transcript already holds ``text`` or one of the
+        raw forms in ``also`` that it repeats."""
+        repeat = any(self._already_said(t) for t in (text, *also))
+        self._said.update((text, *also))
+        return [] if repeat else [Message(MessageKind.ERROR, clip(text))]
+
+    def _agent_text(self, text: str) -> None:
+        """Remember an agent message: the result so far, and a text a later error may repeat."""
+        self._last_agent_text = text
+
+    def _said_texts(self) -> set[str]:
+        said = set(self._said)
+        if self._last_agent_text:
+            said.add(self._last_agent_text)
+        return said
 
     def _pr_url(self, result_text: str | None) -> str | None:
         return find_pr_url_in([*self._pr_texts, result_text or ""])

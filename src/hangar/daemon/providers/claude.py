@@ -1,4 +1,9 @@
-"""Claude Code headless (``claude -p --output-format stream-json``), docs/agents.md#providers."""
+"""Claude Code headless (``claude -p --output-format stream-json``), docs/agents.md#providers.
+
+Claude Code announces its own API retries as ``system``/``api_retry`` events: notices, not
+progress (docs/agents.md#liveness). An API failure comes as a synthetic assistant message
+carrying ``error``, then an ``is_error`` result with the same text: the transcript says it once.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from hangar.daemon.providers.base import (
     Message,
     MessageKind,
     Outcome,
+    RetryNotice,
     Usage,
     as_dict,
     as_float,
@@ -31,6 +37,19 @@ ROOT_HINT = (
     "user, or, in a sandbox (container, CI), start the daemon with IS_SANDBOX=1 and let it "
     'through in ~/.ainb/hangar/env.allow.toml: [env] allow = ["HOME", "PATH", …, "IS_SANDBOX"]'
 )
+#: what Claude Code says when it has no credentials ("Not logged in · Please run /login")
+LOGIN_HINT = (
+    "Claude Code is not logged in for the daemon's user: run `claude /login` as that user (the "
+    "agent gets the daemon's HOME), or start the daemon with ANTHROPIC_API_KEY set and let it "
+    'through in ~/.ainb/hangar/env.allow.toml: [env] allow = ["HOME", "PATH", …, '
+    '"ANTHROPIC_API_KEY"]'
+)
+
+
+def is_login_failure(text: str) -> bool:
+    """Does Claude Code say it has no (valid) login? ("Not logged in · Please run /login")"""
+    lowered = text.lower()
+    return "not logged in" in lowered or "please run /login" in lowered
 
 
 class ClaudeProvider:
@@ -74,10 +93,24 @@ def tool_result_text(content: object) -> str:
 class ClaudeParser(JsonLinesParser):
     """Parses Claude Code stream-json and decides the outcome (docs/agents.md#outcome)."""
 
+    provider_name = "claude"
+
     def __init__(self, model: str | None = None) -> None:
         super().__init__()
         self._model: str | None = model
         self._result: dict[str, Any] | None = None
+        #: the result's error, said as giving up after a series of API retries
+        self._gave_up_error: str | None = None
+        self._login_failed = False
+
+    @property
+    def result_text(self) -> str | None:
+        result = self._result
+        if result is not None and result.get("is_error") is not True:
+            text = as_str(result.get("result"))
+            if text:
+                return text
+        return self._last_agent_text
 
     def _handle(self, obj: dict[str, Any]) -> list[Message]:
         if self._session_id is None:
@@ -93,19 +126,59 @@ class ClaudeParser(JsonLinesParser):
             return self._user(obj)
         if kind == "result":
             self._result = obj
+            self._ended = True
             return self._result_messages(obj)
         return []
 
+    def _retry_notice(self, obj: dict[str, Any]) -> RetryNotice | None:
+        if obj.get("type") != "system" or obj.get("subtype") != "api_retry":
+            return None
+        error = as_str(obj.get("error"))
+        status = obj.get("error_status")
+        detail: str | None = error
+        if isinstance(status, int) and not isinstance(status, bool):
+            detail = f"{error} (HTTP {status})" if error else f"HTTP {status}"
+        attempt = obj.get("attempt")
+        of = obj.get("max_retries")
+        return RetryNotice(
+            detail=detail,
+            attempt=attempt if isinstance(attempt, int) and not isinstance(attempt, bool) else None,
+            of=of if isinstance(of, int) and not isinstance(of, bool) else None,
+        )
+
+    def _is_progress(self, obj: dict[str, Any]) -> bool:
+        kind = obj.get("type")
+        if kind == "system":
+            return obj.get("subtype") == "init"
+        return kind in ("assistant", "user", "result", "stream_event")
+
+    def _login_hint(self, text: str) -> list[Message]:
+        """What to do about a missing login, once per run."""
+        if not is_login_failure(text):
+            return []
+        self._login_failed = True
+        return self._say_error(LOGIN_HINT)
+
     def _assistant(self, obj: dict[str, Any]) -> list[Message]:
         message = as_dict(obj.get("message"))
+        # An API failure arrives as a synthetic message whose text is the error.
+        error = as_str(obj.get("error"))
         out: list[Message] = []
+        said_error = False
         for block in as_list(message.get("content")):
             if not isinstance(block, dict):
                 continue
             block_type = block.get("type")
             if block_type == "text":
                 text = as_str(block.get("text"))
-                if text and text.strip():
+                if not (text and text.strip()):
+                    continue
+                if error:
+                    said_error = True
+                    out += self._say_error(f"{text} ({error})", text)
+                    out += self._login_hint(text)
+                else:
+                    self._agent_text(text)
                     out.append(Message(MessageKind.AGENT, clip(text)))
             elif block_type == "thinking":
                 text = as_str(block.get("thinking")) or as_str(block.get("text"))
@@ -116,9 +189,8 @@ class ClaudeParser(JsonLinesParser):
                 out.append(
                     Message(MessageKind.TOOL_CALL, render_tool_call(name, block.get("input")))
                 )
-        error = as_str(obj.get("error"))
-        if error:
-            out.append(Message(MessageKind.ERROR, f"assistant error: {error}"))
+        if error and not said_error:
+            out += self._say_error(f"assistant error: {error}")
         return out
 
     def _user(self, obj: dict[str, Any]) -> list[Message]:
@@ -133,13 +205,17 @@ class ClaudeParser(JsonLinesParser):
             out.append(Message(lane, clip(text)))
         return out
 
-    @staticmethod
-    def _result_messages(obj: dict[str, Any]) -> list[Message]:
+    def _result_messages(self, obj: dict[str, Any]) -> list[Message]:
         subtype = obj.get("subtype")
-        if obj.get("is_error") is True or (subtype is not None and subtype != "success"):
-            text = as_str(obj.get("result")) or _errors_text(obj) or f"result: {subtype}"
-            return [Message(MessageKind.ERROR, clip(text))]
-        return []
+        is_error = obj.get("is_error") is True
+        if not (is_error or (subtype is not None and subtype != "success")):
+            return []
+        raw = as_str(obj.get("result")) or _errors_text(obj) or f"result: {subtype}"
+        text = self._gave_up(raw) if is_error else raw
+        if text != raw:
+            self._gave_up_error = text
+        # the synthetic assistant message (or the agent's last words) may have said it already
+        return self._say_error(text, raw) + self._login_hint(raw)
 
     # ------------------------------------------------------------------ outcome
 
@@ -188,10 +264,15 @@ class ClaudeParser(JsonLinesParser):
                 stderr_tail,
                 session_id=self._session_id,
                 pr_url=self._pr_url(None),
+                said=self._said_texts(),
             )
             if _AS_ROOT in stderr_tail and outcome.error:
                 # the hint first: a failure message is clipped at its end
-                outcome = dataclasses.replace(outcome, error=f"{ROOT_HINT} ({outcome.error})")
+                outcome = dataclasses.replace(
+                    outcome, error=f"{ROOT_HINT} ({outcome.error})", error_in_transcript=False
+                )
+            elif outcome.error and (self._login_failed or is_login_failure(stderr_tail)):
+                outcome = self._with_login_hint(outcome, outcome.error)
             return outcome
         result_text = result.get("result") if isinstance(result.get("result"), str) else None
         session_id = self._session_id or as_str(result.get("session_id"))
@@ -211,10 +292,17 @@ class ClaudeParser(JsonLinesParser):
             if known is not None:
                 error = f"{known}: {detail}" if detail else known
             else:
-                error = detail or "agent reported an error"
-            return Outcome(
-                succeeded=False, failure_reason=FailureReason.AGENT_ERROR, error=error, **common
+                error = self._gave_up_error or detail or "agent reported an error"
+            outcome = Outcome(
+                succeeded=False,
+                failure_reason=FailureReason.AGENT_ERROR,
+                error=error,
+                error_in_transcript=self._already_said(error),
+                **common,
             )
+            if detail and is_login_failure(detail):
+                outcome = self._with_login_hint(outcome, error)
+            return outcome
         # 2. success → done; so is a result without a subtype that says is_error: false.
         if subtype == "success" or (subtype is None and result.get("is_error") is False):
             return Outcome(succeeded=True, **common)
@@ -232,6 +320,14 @@ class ClaudeParser(JsonLinesParser):
             failure_reason=FailureReason.UNKNOWN,
             error=f"provider contract drift: subtype {subtype_text}",
             **common,
+        )
+
+    def _with_login_hint(self, outcome: Outcome, error: str) -> Outcome:
+        """The login hint first (a failure message is clipped at its end), the error after."""
+        return dataclasses.replace(
+            outcome,
+            error=f"{LOGIN_HINT} ({error})",
+            error_in_transcript=outcome.error_in_transcript and self._already_said(LOGIN_HINT),
         )
 
 

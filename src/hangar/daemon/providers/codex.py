@@ -3,6 +3,12 @@
 The exit code is unreliable both ways, so the outcome comes from the events: a top-level
 ``error`` or a last ``turn.failed`` fails the run, a last ``turn.completed`` finishes it, and the
 exit code decides only when no turn ever ended.
+
+Codex announces its own transport retries as top-level ``error`` events too
+(``Reconnecting... 2/5 (stream disconnected before completion: …)``), and a switch of transport
+as an ``error`` item (``Falling back from WebSockets to HTTPS transport. …``). Those are notices,
+not failures and not progress (docs/agents.md#liveness); the error that ends such a series is
+said as giving up.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from hangar.daemon.providers.base import (
     Message,
     MessageKind,
     Outcome,
+    RetryNotice,
     Usage,
     as_dict,
     as_int,
@@ -25,10 +32,13 @@ from hangar.daemon.providers.base import (
     clip,
     compact_input,
     exit_code_outcome,
+    reconnect_notice,
     render_tool_call,
 )
 
 _TOOL_ITEMS = ("command_execution", "mcp_tool_call")
+#: an ``error`` item saying codex switched transport after its connection failed
+_TRANSPORT_FALLBACK = "Falling back from WebSockets to HTTPS transport"
 
 
 class CodexProvider:
@@ -77,6 +87,8 @@ def _mcp_result_text(item: dict[str, Any]) -> str:
 class CodexParser(JsonLinesParser):
     """Parses ``codex exec --json`` events and decides the outcome (docs/agents.md#outcome)."""
 
+    provider_name = "codex"
+
     def __init__(self, model: str | None = None) -> None:
         super().__init__()
         self._model = model
@@ -101,6 +113,7 @@ class CodexParser(JsonLinesParser):
             return []
         if kind == "turn.completed":
             self._turn_state = "completed"
+            self._ended = True
             usage = obj.get("usage")
             if isinstance(usage, dict):
                 self._usage_seen = True
@@ -110,19 +123,46 @@ class CodexParser(JsonLinesParser):
             return []
         if kind == "turn.failed":
             self._turn_state = "failed"
+            self._ended = True
             error = obj.get("error")
-            message = as_str(as_dict(error).get("message")) or as_str(error) or "turn failed"
+            raw = as_str(as_dict(error).get("message")) or as_str(error) or "turn failed"
+            message = self._gave_up(raw)
             self._turn_error = message
-            return [Message(MessageKind.ERROR, clip(message))]
+            return self._say_error(message, raw)
         if kind == "error":
-            message = as_str(obj.get("message")) or "stream error"
+            raw = as_str(obj.get("message")) or "stream error"
+            message = self._gave_up(raw)
             self._stream_error = message
-            return [Message(MessageKind.ERROR, clip(message))]
+            self._ended = True  # a fatal error fails the run whatever follows
+            return self._say_error(message, raw)
         if kind == "item.started":
             return self._item_started(as_dict(obj.get("item")))
         if kind == "item.completed":
             return self._item_completed(as_dict(obj.get("item")))
         return []
+
+    def _retry_notice(self, obj: dict[str, Any]) -> RetryNotice | None:
+        kind = obj.get("type")
+        if kind == "error":
+            return reconnect_notice(as_str(obj.get("message")) or "")
+        if kind == "item.completed":
+            item = as_dict(obj.get("item"))
+            message = as_str(item.get("message")) or ""
+            if item.get("type") == "error" and message.startswith(_TRANSPORT_FALLBACK):
+                return RetryNotice(detail=message)
+        return None
+
+    def _is_progress(self, obj: dict[str, Any]) -> bool:
+        return obj.get("type") in (
+            "thread.started",
+            "turn.started",
+            "turn.completed",
+            "turn.failed",
+            "error",
+            "item.started",
+            "item.updated",
+            "item.completed",
+        )
 
     def _item_started(self, item: dict[str, Any]) -> list[Message]:
         if item.get("type") not in _TOOL_ITEMS:
@@ -139,7 +179,10 @@ class CodexParser(JsonLinesParser):
             if not isinstance(text, str):
                 return []
             self._last_agent_message = text
-            return [Message(MessageKind.AGENT, clip(text))] if text.strip() else []
+            if not text.strip():
+                return []
+            self._agent_text(text)
+            return [Message(MessageKind.AGENT, clip(text))]
         if item_type == "reasoning":
             text = as_str(item.get("text"))
             return [Message(MessageKind.THINKING, clip(text))] if text and text.strip() else []
@@ -211,7 +254,11 @@ class CodexParser(JsonLinesParser):
         if self._stream_error is not None or self._turn_state == "failed":
             error = self._stream_error or self._turn_error or "turn failed"
             return Outcome(
-                succeeded=False, failure_reason=FailureReason.AGENT_ERROR, error=error, **common
+                succeeded=False,
+                failure_reason=FailureReason.AGENT_ERROR,
+                error=error,
+                error_in_transcript=self._already_said(error),
+                **common,
             )
         if self._turn_state == "completed":
             return Outcome(succeeded=True, **common)
@@ -223,4 +270,5 @@ class CodexParser(JsonLinesParser):
             usage=common["usage"],
             pr_url=common["pr_url"],
             no_result_note="exited without a completed turn",
+            said=self._said_texts(),
         )

@@ -59,6 +59,18 @@ class CommandParser:
     def session_id(self) -> str | None:
         return None
 
+    @property
+    def retrying(self) -> str | None:
+        return None  # plain text has no transport notices: every line is progress
+
+    @property
+    def ended(self) -> bool:
+        return False  # no terminal event: the exit code decides
+
+    @property
+    def result_text(self) -> str | None:
+        return self._result_text()
+
     def feed(self, line: str) -> list[Message]:
         text = line.rstrip("\r\n")
         self._remember(text)

@@ -67,6 +67,8 @@ def _error_message(value: object) -> str | None:
 class GeminiParser(JsonLinesParser):
     """Parses Gemini CLI stream-json and decides the outcome (docs/agents.md#outcome)."""
 
+    provider_name = "gemini"
+
     def __init__(self, model: str | None = None) -> None:
         super().__init__()
         self._model = model
@@ -80,7 +82,10 @@ class GeminiParser(JsonLinesParser):
         text = "".join(self._run)
         self._run = []
         self._texts.append(text)
-        return [Message(MessageKind.AGENT, clip(text))] if text.strip() else []
+        if not text.strip():
+            return []
+        self._agent_text(text)
+        return [Message(MessageKind.AGENT, clip(text))]
 
     def _handle(self, obj: dict[str, Any]) -> list[Message]:
         kind = obj.get("type")
@@ -112,12 +117,13 @@ class GeminiParser(JsonLinesParser):
             message = as_str(obj.get("message")) or "error"
             severity = as_str(obj.get("severity"))
             body = f"{severity}: {message}" if severity else message
-            out.append(Message(MessageKind.ERROR, clip(body)))
+            out += self._say_error(body, message)
         elif kind == "result":
             self._result = obj
+            self._ended = True
             if obj.get("status") != "success":
                 message = _error_message(obj.get("error")) or f"result: {obj.get('status')}"
-                out.append(Message(MessageKind.ERROR, clip(message)))
+                out += self._say_error(message)
         return out
 
     def _tool_result(self, obj: dict[str, Any]) -> Message:
@@ -131,6 +137,10 @@ class GeminiParser(JsonLinesParser):
         return Message(MessageKind.TOOL_RESULT, clip(text))
 
     # ------------------------------------------------------------------ outcome
+
+    @property
+    def result_text(self) -> str | None:
+        return self._result_text()
 
     def _result_text(self) -> str | None:
         texts = [*self._texts, "".join(self._run)] if self._run else self._texts
@@ -185,7 +195,11 @@ class GeminiParser(JsonLinesParser):
             if exit_code == EXIT_TURN_LIMIT:
                 error = f"turn limit exceeded (exit {EXIT_TURN_LIMIT}): {error}"
             return Outcome(
-                succeeded=False, failure_reason=FailureReason.AGENT_ERROR, error=error, **common
+                succeeded=False,
+                failure_reason=FailureReason.AGENT_ERROR,
+                error=error,
+                error_in_transcript=self._already_said(error),
+                **common,
             )
         stderr_text = tail(stderr_tail.strip(), ERROR_TAIL_LIMIT)
         if exit_code in (EXIT_TURN_LIMIT, EXIT_INPUT_ERROR):
@@ -208,4 +222,5 @@ class GeminiParser(JsonLinesParser):
             result_text=result_text,
             usage=common["usage"],
             pr_url=common["pr_url"],
+            said=self._said_texts(),
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,12 @@ from hangar.core.result import TaskResult, clip_tail
 from hangar.daemon.config import DEFAULT_INACTIVITY_MS, DEFAULT_MAX_RUNTIME_MS
 from hangar.daemon.events import EventBus
 from hangar.daemon.lifecycle import Lifecycle
-from hangar.daemon.providers import AgentConfig, Outcome, get_provider
+from hangar.daemon.providers import AgentConfig, Outcome, TranscriptParser, get_provider
+from hangar.daemon.providers.base import (
+    ENDED_GRACE_S,
+    TRANSPORT_RETRY_LIMIT_S,
+    parse_json_object,
+)
 from hangar.daemon.tasks.meta import write_meta
 from hangar.daemon.tasks.retention import task_branch, tidy
 from hangar.daemon.tasks.rowcache import RowCache
@@ -59,6 +65,10 @@ class RunSettings:
     setup_timeout_s: float = 600.0
     #: leave every ended run's worktree and branch in place (else only those holding work)
     keep_worktrees: bool = False
+    #: a provider retrying its own transport this long without progress fails the run
+    transport_retry_limit_s: float = TRANSPORT_RETRY_LIMIT_S
+    #: an agent lingering this long after its terminal event is stopped
+    ended_grace_s: float = ENDED_GRACE_S
 
 
 @dataclass(frozen=True)
@@ -91,12 +101,15 @@ class TaskRunner:
         #: the run's own branch, once its worktree is made
         self._branch: str | None = None
         self._inactivity_ms = deps.settings.default_inactivity_ms
+        self._parser: TranscriptParser | None = None
+        self._killed_at: float | None = None
 
     # -- control -------------------------------------------------------------------------
     def kill(self, reason: KillReason) -> None:
         """Stop the run; the process group dies whole. Safe to call at any point."""
         if self._kill_reason is None:
             self._kill_reason = reason
+            self._killed_at = time.monotonic()
         self._killed.set()
 
     # -- the run -------------------------------------------------------------------------
@@ -221,6 +234,7 @@ class TaskRunner:
         task_root: Path,
     ) -> None:
         task, deps = self.task, self.deps
+        self._parser = parser
         self._inactivity_ms = agent.inactivity_timeout_ms or self.settings.default_inactivity_ms
         max_runtime_ms = agent.max_runtime_ms or self.settings.default_max_runtime_ms
         sink = TranscriptSink(
@@ -248,6 +262,8 @@ class TaskRunner:
                 inactivity_s=self._inactivity_ms / 1000,
                 max_runtime_s=max_runtime_ms / 1000,
                 kill_grace_s=self.settings.kill_grace_s,
+                retry_limit_s=self.settings.transport_retry_limit_s,
+                ended_grace_s=self.settings.ended_grace_s,
             ),
             on_tool_call=on_tool_call,
             on_session=on_session,
@@ -279,7 +295,9 @@ class TaskRunner:
                 await store.usage_set(task.id, rows)
             except Exception as exc:
                 self.log.warning("usage not stored", error=str(exc))
-        content = outcome.result_text or clip_tail(streams.stdout_tail, CONTENT_TAIL_CHARS)
+        content = outcome.result_text or self._readable_content(streams)
+        if not outcome.succeeded:
+            content = _unless_repeated(content, outcome.error)
         result = TaskResult(
             content=content,
             exit_code=outcome.exit_code,
@@ -290,23 +308,58 @@ class TaskRunner:
             await self.lifecycle.complete(task, result=result, session_id=outcome.session_id)
             return
         reason = outcome.failure_reason or FailureReason.UNKNOWN
-        if outcome.error:
+        # the closing error line, unless the stream already said it
+        if (
+            outcome.error
+            and not outcome.error_in_transcript
+            and outcome.error != streams.last_error
+        ):
             await self._note_error(outcome.error)
         await self.lifecycle.fail(task, reason, result=result, session_id=outcome.session_id)
+
+    def _readable_content(self, streams: Streams | None) -> str:
+        """What the agent said, for a result without a final text: its last agent message,
+        else the stdout tail without the provider's JSON event lines. Never raw JSONL."""
+        said = self._parser.result_text if self._parser is not None else None
+        if said:
+            return said
+        if streams is None:
+            return ""
+        kept = [
+            line
+            for line in streams.stdout_tail.splitlines()
+            if parse_json_object(line) is None and line.strip()
+        ]
+        return clip_tail("\n".join(kept), CONTENT_TAIL_CHARS)
 
     async def _finalize_killed(self, exit_code: int | None, streams: Streams | None) -> None:
         reason = self._kill_reason
         if reason is KillReason.CANCEL:
             await self.lifecycle.finish_cancelled(self.task)
             return
+        parser = self._parser
+        if parser is not None and streams is not None and parser.ended:
+            # its verdict was given before it was stopped (it lingered): that is the ending
+            outcome = parser.finish(exit_code if exit_code is not None else -1, streams.stderr_tail)
+            await self._finalize_outcome(outcome, streams)
+            return
         if reason is KillReason.SHUTDOWN:
             fr, msg = FailureReason.RUNTIME_OFFLINE, "the daemon shut down during the run"
+        elif reason is KillReason.TRANSPORT:
+            trouble = parser.retrying if parser is not None else None
+            stopped = self._killed_at or time.monotonic()
+            waited = stopped - streams.last_output if streams is not None else 0.0
+            fr, msg = (
+                FailureReason.AGENT_ERROR,
+                f"{trouble or 'the agent could not reach its API'}; gave up after "
+                f"{format_duration(max(1, round(waited)) * 1000)} without progress",
+            )
         elif reason is KillReason.INACTIVITY:
             limit = format_duration(self._inactivity_ms)
             fr, msg = FailureReason.TIMEOUT, f"no output for {limit}: inactivity timeout"
         else:
             fr, msg = FailureReason.TIMEOUT, "exceeded the agent's max runtime"
-        content = clip_tail(streams.stdout_tail, CONTENT_TAIL_CHARS) if streams else ""
+        content = self._readable_content(streams)
         result = TaskResult(content=content, exit_code=exit_code, error=msg).to_dict()
         await self._note_error(msg)
         await self.lifecycle.fail(self.task, fr, result=result, session_id=self._pinned_session)
@@ -323,3 +376,13 @@ class TaskRunner:
             await self.deps.store.messages_append(self.task.id, [("error", message)])
         except Exception as exc:
             self.log.warning("error message not stored", error=str(exc))
+
+
+def _unless_repeated(content: str, error: str | None) -> str:
+    """A failed run's content, unless the error already ends with it or quotes it whole (as
+    ``hint (text)`` or ``exited with code 1: text``): it would be shown twice."""
+    text = content.strip()
+    if not (text and error):
+        return content
+    repeated = error == text or error.endswith(f": {text}") or f"({text})" in error
+    return "" if repeated else content

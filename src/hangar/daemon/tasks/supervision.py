@@ -15,6 +15,7 @@ from typing import Any
 
 from hangar.adapters import process
 from hangar.core.result import clip_tail
+from hangar.daemon.providers.base import ENDED_GRACE_S, TRANSPORT_RETRY_LIMIT_S
 from hangar.daemon.tasks.transcript import TranscriptSink
 
 __all__ = ["STDERR_TAIL_CHARS", "KillReason", "Limits", "Streams", "Supervision"]
@@ -28,16 +29,27 @@ class KillReason(enum.Enum):
     INACTIVITY = "inactivity"
     MAX_RUNTIME = "max_runtime"
     SHUTDOWN = "shutdown"
+    #: the provider kept retrying its own transport, with no progress, past the bound
+    TRANSPORT = "transport"
+    #: the provider gave its terminal event but its process lingered past the grace
+    ENDED = "ended"
 
 
 @dataclass
 class Streams:
     """What the run has said so far, for its result and its error."""
 
+    #: the last progress: output that was not the provider retrying its own transport
     last_output: float = field(default_factory=time.monotonic)
     stderr_tail: str = ""
     stdout_tail: str = ""
     tool_calls: int = 0
+    #: since when the provider has been retrying its transport with no progress (else None)
+    retrying_since: float | None = None
+    #: when the provider's terminal event arrived (else None)
+    ended_at: float | None = None
+    #: the last error-lane message, so a closing note does not repeat it
+    last_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,11 @@ class Limits:
     inactivity_s: float
     max_runtime_s: float
     kill_grace_s: float
+    #: retrying its own transport this long with no progress stops the run
+    #: (docs/agents.md#liveness)
+    retry_limit_s: float = TRANSPORT_RETRY_LIMIT_S
+    #: lingering this long after its terminal event stops the run
+    ended_grace_s: float = ENDED_GRACE_S
 
 
 class Supervision:
@@ -134,7 +151,6 @@ class Supervision:
                 continue
             if not line:
                 return
-            streams.last_output = time.monotonic()
             raw.write(line)  # persisted before parsing: a crash still leaves it
             text = line.decode("utf-8", errors="replace").rstrip("\r\n")
             streams.stdout_tail = clip_tail(streams.stdout_tail + text + "\n", STDOUT_TAIL_CHARS)
@@ -144,8 +160,12 @@ class Supervision:
                 self.log.warning("transcript line not processed", error=str(exc))
 
     async def _on_line(self, text: str) -> None:
-        for msg in self.parser.feed(text):
+        messages = self.parser.feed(text)
+        self._note_liveness()
+        for msg in messages:
             self.sink.add(str(msg.kind), msg.body)
+            if str(msg.kind) == "error":
+                self.streams.last_error = msg.body
             if str(msg.kind) == "tool_call":
                 self.streams.tool_calls += 1
                 elapsed = int((time.monotonic() - self.started) * 1000)
@@ -155,6 +175,18 @@ class Supervision:
             self._session = sid
             await self.on_session(sid)
 
+    def _note_liveness(self) -> None:
+        """After a stdout line: was it progress? A provider retrying its own transport is not
+        making any, so only other lines move the inactivity clock."""
+        now, streams = time.monotonic(), self.streams
+        if self.parser.retrying is None:
+            streams.last_output = now
+            streams.retrying_since = None
+        elif streams.retrying_since is None:
+            streams.retrying_since = now
+        if streams.ended_at is None and self.parser.ended:
+            streams.ended_at = now
+
     async def _read_stderr(self) -> None:
         stderr = self.proc.stderr
         assert stderr is not None
@@ -163,20 +195,29 @@ class Supervision:
             chunk = await stderr.read(65536)
             if not chunk:
                 return
-            streams.last_output = time.monotonic()
+            if streams.retrying_since is None:  # while retrying, stderr is its retry noise
+                streams.last_output = time.monotonic()
             text = chunk.decode("utf-8", errors="replace")
             streams.stderr_tail = clip_tail(streams.stderr_tail + text, STDERR_TAIL_CHARS)
 
     async def _watchdog(self, kill: Callable[[KillReason], None]) -> None:
-        limits = self.limits
+        limits, streams = self.limits, self.streams
         while True:
             now = time.monotonic()
-            idle_left = self.streams.last_output + limits.inactivity_s - now
+            idle_left = streams.last_output + limits.inactivity_s - now
             run_left = self.started + limits.max_runtime_s - now
+            retrying = streams.retrying_since
+            retry_left = retrying + limits.retry_limit_s - now if retrying is not None else 1.0
+            ended = streams.ended_at
+            ended_left = ended + limits.ended_grace_s - now if ended is not None else 1.0
             if run_left <= 0:
                 kill(KillReason.MAX_RUNTIME)
                 return
-            if idle_left <= 0:
-                kill(KillReason.INACTIVITY)
+            if ended_left <= 0:
+                kill(KillReason.ENDED)
                 return
-            await asyncio.sleep(min(idle_left, run_left, 1.0))
+            if idle_left <= 0 or retry_left <= 0:
+                # silence that is a provider retrying its transport is that provider's failure
+                kill(KillReason.TRANSPORT if retrying is not None else KillReason.INACTIVITY)
+                return
+            await asyncio.sleep(min(idle_left, run_left, retry_left, ended_left, 1.0))
