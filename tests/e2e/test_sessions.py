@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from hangar.client import SyncClient
+from hangar.client import RemoteError, SyncClient
 from hangar.core.paths import HangarPaths
 from tests.e2e.harness import Hangar, make_repo, pid_alive, wait_until
 from tests.sessions.helpers import format_payload, write_dumper
@@ -785,3 +785,96 @@ def test_paths_holding_tmux_formats_are_used_as_they_are(
                     str(sessions.repo), "--command", "cat", ok=False)  # fmt: skip
     assert refused.code != 0 and "invalid session name" in refused.err.lower()
     assert not marker.exists()
+
+
+@sqlite_only
+def test_two_workspaces_may_each_have_a_session_of_the_same_name(sessions: Sessions) -> None:
+    h = sessions.h
+    h.run("workspace", "create", "other")
+    mine = sessions.create("fix-login", command="cat")
+    theirs = sessions.create("fix-login", "--workspace", "other", command="cat")
+
+    # the default workspace keeps the plain names; another one's carry its slug
+    assert (mine["tmux_session"], theirs["tmux_session"]) == (
+        "harness-fix-login",
+        "harness-other_fix-login",
+    )
+    worktrees = sessions.repo.parent / "worktrees"
+    assert Path(mine["worktree_path"]) == worktrees / "fix-login"
+    assert Path(theirs["worktree_path"]) == worktrees / "other_fix-login"
+    assert (mine["branch"], theirs["branch"]) == ("fix-login", "other/fix-login")
+    for row in (mine, theirs):
+        assert sessions.tmux("has-session", "-t", f"={row['tmux_session']}").returncode == 0
+    again = h.run(
+        "session", "create", "fix-login", "--repo", str(sessions.repo), "--command", "cat",
+        "--workspace", "other", ok=False,
+    )  # fmt: skip
+    assert again.code == 1 and "already exists in this workspace" in again.err
+    assert mine["worktree_path"] not in again.err and mine["id"] not in again.err
+
+
+@sqlite_only
+def test_send_without_enter_refuses_a_line_break_a_shell_would_run(
+    sessions: Sessions, tmp_path: Path
+) -> None:
+    h = sessions.h
+    sessions.create("shl", command="sh")  # dash: no bracketed paste, a pasted line runs
+    marker = tmp_path / "touched"
+
+    res = h.run("session", "send", "shl", "--no-enter", "--", f"touch {marker}\n", ok=False)
+    assert res.code == 1 and "line break" in res.err and "--no-enter" in res.err, res
+    with (
+        SyncClient.connect(HangarPaths.from_env(h.env), autostart=False) as client,
+        pytest.raises(RemoteError) as refused,
+    ):
+        client.call(
+            "hangar/session_send",
+            {"id": "shl", "text": f"touch {marker}\nmore", "press_enter": False},
+        )
+    assert (refused.value.code, refused.value.data) == (-32602, {"kind": "invalid_text"})
+    assert refused.value.message.startswith("text:")
+
+    # the shell still takes input, and what it would have run by now it has not
+    h.run("session", "send", "shl", "echo alive-$((40+2))")
+    sessions.wait_for_text("shl", "alive-42")
+    assert not marker.exists()
+
+
+WRAPPED_CLAUDE = f"""#!{sys.executable}
+import sys, time
+print(open(sys.argv[0] + ".screen").read(), flush=True)
+time.sleep(3600)
+"""
+
+
+def _screen_agent(path: Path, screen: str) -> Path:
+    """An agent named for nobody that draws ``screen`` and waits."""
+    path.write_text(WRAPPED_CLAUDE)
+    path.chmod(0o755)
+    Path(f"{path}.screen").write_text(screen)
+    return path
+
+
+@sqlite_only
+def test_a_wrapped_or_declared_claude_waiting_for_input_is_reported_waiting(
+    sessions: Sessions, tmp_path: Path
+) -> None:
+    from tests.sessions import claude_screens as screens
+
+    h = sessions.h
+    wrapped = _screen_agent(tmp_path / "bin" / "permission", screens.BASH_PERMISSION_V2)
+    sessions.create("wrapped", command=f"env FOO=1 {wrapped}")
+    waited = h.json("session", "wait", "wrapped", "--timeout", "20s", "--poll", "100ms")
+    assert (waited["state"], waited["timed_out"]) == ("waiting_for_input", False), waited
+
+    # a question whose words name nobody: only the session can say it is Claude's
+    asker = _screen_agent(tmp_path / "bin" / "asker", screens.ASK_USER_QUESTION)
+    row = sessions.create("declared", "--agent", "claude", command=str(asker))
+    assert row["agent"] == "claude" and row["agent_session_id"]
+    waited = h.json("session", "wait", "declared", "--timeout", "20s", "--poll", "100ms")
+    assert (waited["state"], waited["timed_out"]) == ("waiting_for_input", False), waited
+    assert "claude" in h.run("session", "show", "declared").out
+
+    bad = h.run("session", "create", "nope", "--repo", str(sessions.repo), "--agent", "copilot",
+                "--command", "cat", ok=False)  # fmt: skip
+    assert bad.code == 2 and "copilot" in bad.err

@@ -17,7 +17,7 @@ T0 = datetime(2026, 6, 5, 11, 30, tzinfo=UTC)
 class Pane:
     """Feeds snapshots to ``observe`` the way the service does, on a fake clock."""
 
-    def __init__(self, agent: str = "claude", threshold_ms: int = 5000) -> None:
+    def __init__(self, agent: str | None = "claude", threshold_ms: int = 5000) -> None:
         self.agent, self.threshold_ms = agent, threshold_ms
         self.now = T0
         self.hash: str | None = None
@@ -88,11 +88,79 @@ def test_the_debounce_never_exceeds_a_short_threshold() -> None:
     assert pane.at(300, screens.BASH_PERMISSION_V2).state == "waiting_for_input"
 
 
-def test_other_agents_are_never_waiting() -> None:
-    for agent in ("bash", "cat", "claude-squad", "/opt/claude-wrapper"):
+def test_agents_known_not_to_be_claude_are_never_waiting() -> None:
+    for agent in ("codex", "gemini", "/usr/local/bin/codex"):
         pane = Pane(agent=agent, threshold_ms=2000)
         pane.at(0, screens.BASH_PERMISSION_V2)
         assert pane.at(2000, screens.BASH_PERMISSION_V2).state == "idle"
+
+
+#: Claude screens that say whose they are, whatever command drew them
+SIGNED_WAITING = ["bash permission", "edit permission", "trust v1", "trust v2", "bypass warning"]
+
+
+@pytest.mark.parametrize("name", SIGNED_WAITING)
+@pytest.mark.parametrize("agent", [None, "env", "npx", "/opt/claude-wrapper", "bash"])
+def test_a_wrapped_claude_is_recognised_by_its_screen(name: str, agent: str | None) -> None:
+    """`env FOO=1 claude`, `npx …`, a script: argv[0] says nothing, the screen does."""
+    screen = screens.WAITING_SCREENS[name]
+    pane = Pane(agent=agent, threshold_ms=5000)
+    pane.at(0, screen)
+    obs = pane.at(idle.WAITING_DEBOUNCE_MS, screen)
+    assert (obs.state, obs.agent) == ("waiting_for_input", "claude")
+
+
+def test_an_unknown_command_whose_screen_shows_no_claude_is_judged_by_the_hash() -> None:
+    # the question's words alone say nothing of Claude: a shell printing them is not asked
+    for screen in (screens.ASK_USER_QUESTION, screens.UNKNOWN_MENU, "$ ls\nREADME\n$"):
+        pane = Pane(agent="bash", threshold_ms=2000)
+        pane.at(0, screen)
+        obs = pane.at(2000, screen)
+        assert (obs.state, obs.agent) == ("idle", None)
+
+
+def test_the_declared_agent_wins_over_the_screen() -> None:
+    declared = Pane(agent="claude", threshold_ms=5000)
+    declared.at(0, screens.ASK_USER_QUESTION)
+    obs = declared.at(idle.WAITING_DEBOUNCE_MS, screens.ASK_USER_QUESTION)
+    assert (obs.state, obs.agent) == ("waiting_for_input", "claude")
+    codex = Pane(agent="codex", threshold_ms=2000)
+    codex.at(0, screens.TRUST_V2)
+    assert codex.at(2000, screens.TRUST_V2).state == "idle"
+
+
+CLAUDE_SCREENS = {
+    "ready v1": screens.READY_V1,
+    "done v2": screens.DONE_V2,
+    "busy v2": screens.BUSY_V2,
+    "starting": screens.STARTING,
+    **{name: screens.WAITING_SCREENS[name] for name in SIGNED_WAITING},
+}
+OTHER_SCREENS = {
+    "empty": "",
+    "shell": "$ make\nok\n$",
+    "unsigned menu": screens.UNKNOWN_MENU,
+    "numbered text": " 1. Run /init\n 2. Use Claude\n 3. Be specific",
+    "bare box": f"{screens.RULE}\n> not a composer footer\n{screens.RULE}",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CLAUDE_SCREENS))
+def test_claude_screens_are_recognised(name: str) -> None:
+    assert idle.screen_agent(CLAUDE_SCREENS[name]) == "claude"
+
+
+@pytest.mark.parametrize("name", sorted(OTHER_SCREENS))
+def test_other_screens_are_not_claudes(name: str) -> None:
+    assert idle.screen_agent(OTHER_SCREENS[name]) is None
+
+
+def test_readiness_of_an_unknown_command_follows_its_screen() -> None:
+    # a wrapped Claude is ready only once its composer shows, like a declared one
+    assert not is_ready(screens.STARTING, None)
+    assert not is_ready(screens.TRUST_V2, "env")
+    assert is_ready(screens.READY_V1, None)
+    assert is_ready("$ ", None)
 
 
 def test_a_finished_turn_asking_a_question_is_idle_not_waiting() -> None:
@@ -136,8 +204,11 @@ def test_numbered_text_without_a_cursor_is_not_a_menu() -> None:
     assert not is_waiting(" \u276f 1. only one option")
 
 
-def test_is_claude_compares_the_basename() -> None:
-    assert idle.is_claude("claude")
-    assert idle.is_claude("/home/me/.local/bin/claude --dangerously-skip-permissions")
-    assert not idle.is_claude("claude-squad")
-    assert not idle.is_claude("")
+def test_the_agent_of_an_argv_is_its_first_words_basename() -> None:
+    assert idle.agent_from_argv(["claude"]) == "claude"
+    assert idle.agent_from_argv(["/home/me/.local/bin/claude", "--model", "x"]) == "claude"
+    assert idle.agent_from_argv(["/usr/bin/codex"]) == "codex"
+    assert idle.agent_from_argv(["gemini"]) == "gemini"
+    # a wrapper says nothing by its argv: the screen (or an explicit agent) decides
+    for argv in (["env", "FOO=1", "claude"], ["npx", "claude"], ["claude-squad"], []):
+        assert idle.agent_from_argv(argv) is None

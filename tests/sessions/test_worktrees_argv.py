@@ -58,7 +58,30 @@ async def test_add_does_not_retry_when_nothing_was_pruned(tmp_path: Path) -> Non
     ex.script(g(tmp_path, "worktree", "add"), CommandResult(128, "", "fatal: invalid reference"))
     with pytest.raises(worktrees.WorktreeError, match="invalid reference"):
         await worktrees.add(tmp_path, tmp_path / "wt", "feat-a", "nope", executor=ex)
-    assert [a[3:5] for a in ex.argvs[1:]] == [["worktree", "add"], ["worktree", "prune"]]
+    assert [a[3:5] for a in ex.argvs[1:]] == [
+        ["worktree", "add"],
+        ["worktree", "prune"],
+        ["worktree", "list"],  # is the branch out elsewhere? (no: git's own words stand)
+    ]
+
+
+async def test_an_existing_branch_out_in_another_worktree_is_refused_without_saying_where(
+    tmp_path: Path,
+) -> None:
+    ex = RecordingExecutor()
+    elsewhere = "/srv/worktrees/other_feat-a"
+    ex.script(
+        g(tmp_path, "worktree", "add"),
+        CommandResult(128, "", f"fatal: 'feat-a' is already used by worktree at '{elsewhere}'"),
+    )
+    listing = f"worktree {tmp_path}\nHEAD 0a1b\nbranch refs/heads/main\n\n"
+    listing += f"worktree {elsewhere}\nHEAD 0a1b\nbranch refs/heads/feat-a\n\n"
+    ex.script(g(tmp_path, "worktree", "list"), CommandResult(0, listing, ""))
+    with pytest.raises(worktrees.BranchInUse) as refused:
+        await worktrees.add(tmp_path, tmp_path / "wt", "feat-a", None, executor=ex)
+    assert "'feat-a' is checked out in another worktree" in str(refused.value)
+    assert elsewhere not in str(refused.value)
+    assert ex.argvs[-1] == g(tmp_path, "worktree", "list", "--porcelain")
 
 
 async def test_add_refuses_an_existing_path(tmp_path: Path) -> None:

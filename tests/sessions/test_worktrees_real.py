@@ -51,8 +51,9 @@ async def test_add_refuses_existing_path_and_branch_checked_out_elsewhere(
     with pytest.raises(worktrees.WorktreeError, match="already exists"):
         await worktrees.add(repo, taken, "feat-a", None)
     await worktrees.add(repo, tmp_path / "one", "feat-a", None)
-    with pytest.raises(worktrees.WorktreeError, match="feat-a"):
+    with pytest.raises(worktrees.BranchInUse, match="'feat-a' is checked out in another") as e:
         await worktrees.add(repo, tmp_path / "two", "feat-a", None)
+    assert str(tmp_path / "one") not in str(e.value)  # git's refusal says where; ours never
     assert not (tmp_path / "two").exists()
 
 

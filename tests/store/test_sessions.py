@@ -41,6 +41,17 @@ async def test_create_round_trips_every_field(store: Store, clock: FixedClock) -
     assert row.created_at == row.updated_at == clock.now_ms()
     assert await store.session_get(ws.id, row.id) == row
     assert await store.session_screen(ws.id, row.id) == (None, clock.now_ms())
+    assert row.agent is None  # not said: the daemon judges by the command and the screen
+
+
+async def test_the_agent_a_session_runs_is_kept(store: Store) -> None:
+    ws = await store.workspace_create("acme", "Acme")
+    wrapped = _fields("wrapped", command=["env", "FOO=1", "claude"])
+    row = await store.session_create(ws.id, agent="claude", **wrapped)
+    assert row.agent == "claude"
+    assert (await store.session_get(ws.id, "wrapped")) == row
+    listed = await store.session_list(ws.id)
+    assert [s.agent for s in listed] == ["claude"]
 
 
 async def test_names_are_unique_per_workspace_tmux_names_and_paths_everywhere(

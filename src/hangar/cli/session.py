@@ -66,6 +66,7 @@ def _show(row: SessionRow) -> None:
             ("repository", row.repo_path),
             ("tmux session", row.tmux_session),
             ("command", shlex.join(row.command)),
+            ("agent", row.agent or "not said (judged by its screen)"),
             ("agent session", row.agent_session_id),
             ("meta", ", ".join(f"{k}={v}" for k, v in row.meta.items())),
             ("created", fmt_time(row.created_at)),
@@ -108,6 +109,11 @@ def session() -> None:
     help='Agent command line (default: "claude").',
 )
 @click.option(
+    "--agent",
+    type=click.Choice(["claude", "codex", "gemini"]),
+    help="The agent COMMAND runs, when its first word does not say (env …, npx …, a script).",
+)
+@click.option(
     "--worktree-root",
     envvar=["HANGAR_WORKTREE_ROOT", "HARNESS_WORKTREE_ROOT"],
     help="Where worktrees go (default: <repo>/../worktrees).",
@@ -137,6 +143,7 @@ def create(
     base_branch: str | None,
     prompt: str | None,
     command: str | None,
+    agent: Literal["claude", "codex", "gemini"] | None,  # the choices above
     worktree_root: str | None,
     prefix: str | None,
     max_sessions: int | None,
@@ -157,6 +164,7 @@ def create(
         base_branch=base_branch,
         prompt=prompt,
         command=argv,
+        agent=agent,
         worktree_root=os.path.abspath(worktree_root) if worktree_root else None,
         session_prefix=prefix,
         max_sessions=max_sessions,
@@ -259,7 +267,8 @@ def send(
     params = api.SessionSendParams(
         workspace_id=workspace, id=name, text=body, press_enter=not no_enter
     )
-    res = request(calls.SESSION_SEND, params)
+    with _cli_spelling():
+        res = request(calls.SESSION_SEND, params)
     if as_json:
         emit_json(res)
     else:  # say it landed, and how: a silent send looks like nothing happened
@@ -380,13 +389,22 @@ def attach(name: str, print_only: bool, as_json: bool, workspace: str | None) ->
         raise CliError(f"could not run {argv[0]}: {exc}", ERROR) from None
 
 
+#: the daemon's words for a parameter, and the flag a person types here
+_FLAGS = (
+    ("pass force=true", "pass --force"),
+    ("with press_enter=false", "with --no-enter"),
+    ("with press_enter=true", "without --no-enter"),
+)
+
+
 @contextlib.contextmanager
 def _cli_spelling() -> Iterator[None]:
     """The daemon's refusals name the RPC/MCP parameter; here the user types a flag."""
     try:
         yield
     except CliError as exc:
-        exc.message = exc.message.replace("pass force=true", "pass --force")
+        for wire, flag in _FLAGS:
+            exc.message = exc.message.replace(wire, flag)
         raise
 
 

@@ -64,6 +64,7 @@ __all__ = [
     "ReadLines",
     "Result",
     "Seq",
+    "SessionAgent",
     "SessionArchiveParams",
     "SessionAttachHint",
     "SessionCreateParams",
@@ -349,6 +350,9 @@ READ_MAX_LINES = 2000
 ReadLines = Annotated[int, msgspec.Meta(ge=1, le=READ_MAX_LINES)]
 HistoryLine = Annotated[int, msgspec.Meta(ge=0, le=MAX_INT64)]
 AgentArg = Annotated[str, msgspec.Meta(min_length=1)]
+#: the agent CLI a session runs, when its command does not say (a wrapper: `env … claude`,
+#: `npx …`, a script); it decides Claude's launch flags, exit and waiting-for-input screens
+SessionAgent = Literal["claude", "codex", "gemini"]
 
 
 class SessionRef(WorkspaceScoped, kw_only=True):
@@ -368,6 +372,8 @@ class SessionCreateParams(WorkspaceScoped, kw_only=True):
     worktree_root: FsPath | None = None
     #: agent argv; default ["claude"] (also when empty)
     command: list[AgentArg] | None = None
+    #: which agent the command runs; default: its first word, if that names one
+    agent: SessionAgent | None = None
     session_prefix: SessionPrefix | None = None
     max_sessions: MaxSessions | None = None
     idle_threshold_ms: IdleThresholdMs | None = None

@@ -144,6 +144,9 @@ class SessionRow(Row, kw_only=True):
     #: the agent's tmux pane (%N), once launched
     pane_id: str | None = None
     command: list[str]
+    #: claude | codex | gemini: said at create, or named by the command's first word; None
+    #: when neither says (the screen tells, see docs/sessions.md#idle)
+    agent: str | None = None
     #: the agent's own conversation id (Claude: --session-id), used by resume
     agent_session_id: str | None = None
     meta: dict[str, str] = msgspec.field(default_factory=dict)

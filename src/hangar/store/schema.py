@@ -369,6 +369,8 @@ agent_session = Table(
     #: the agent's pane (%N): targets stay exact even after a person splits the window
     Column("pane_id", Text),
     Column("command", Text, nullable=False),  # JSON argv
+    #: claude | codex | gemini when said (or the command's first word names it)
+    Column("agent", Text),
     Column("agent_session_id", Text),
     Column("meta", Text, nullable=False),  # JSON string map
     Column("idle_threshold_ms", BigInteger, nullable=False),

@@ -34,6 +34,7 @@ def session_row(m: RowMapping) -> SessionRow:
         tmux_session=m["tmux_session"],
         pane_id=m["pane_id"],
         command=load_json(m["command"]),
+        agent=m["agent"],
         agent_session_id=m["agent_session_id"],
         meta=load_json(m["meta"]) or {},
         idle_threshold_ms=m["idle_threshold_ms"],
@@ -59,6 +60,7 @@ async def create(
     meta: dict[str, str],
     idle_threshold_ms: int,
     status: str = "active",
+    agent: str | None = None,
 ) -> SessionRow:
     now = ctx.now()
     values = {
@@ -72,6 +74,7 @@ async def create(
         "base_branch": base_branch,
         "tmux_session": tmux_session,
         "command": dump_json(command),
+        "agent": agent,
         "agent_session_id": agent_session_id,
         "meta": dump_json(meta),
         "idle_threshold_ms": idle_threshold_ms,

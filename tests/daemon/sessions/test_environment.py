@@ -152,10 +152,10 @@ async def test_a_repository_and_worktree_root_with_formats_work_as_they_are(
 
     row = await harness.create("odd", worktree_root=str(root), command=[str(agent)])
 
-    assert row.worktree_path == str(root / "odd")
+    assert row.worktree_path == str(root / "team_odd")
     dump = await read_dump(agent)
     assert (dump["cwd"], dump["env"]["PWD"]) == (row.worktree_path, row.worktree_path)
-    assert git(Path(row.worktree_path), "rev-parse", "--abbrev-ref", "HEAD") == "odd"
+    assert git(Path(row.worktree_path), "rev-parse", "--abbrev-ref", "HEAD") == "team/odd"
     assert not expanded(tmp_path)  # no command in a path ran
     # and it is a working session: archive and resume go through the same paths
     await harness.service.archive(harness.workspace_id, "odd", force=True)

@@ -27,16 +27,21 @@ class CutShortTmux(Tmux):
 async def test_create_makes_an_active_session(harness: Harness) -> None:
     row = await harness.create("feat-a", meta={"ticket": "T-1"}, idle_threshold_ms=700)
 
-    assert (row.status, row.branch, row.tmux_session) == ("active", "feat-a", "harness-feat-a")
+    # the workspace ("team") is part of every name (tests/daemon/sessions/test_workspace_names.py)
+    assert (row.status, row.branch, row.tmux_session) == (
+        "active",
+        "team/feat-a",
+        "harness-team_feat-a",
+    )
     assert row.pane_id is not None and row.pane_id.startswith("%")
     assert (row.meta, row.idle_threshold_ms, row.owns_branch) == ({"ticket": "T-1"}, 700, True)
     assert row.base_branch == "main" and row.agent_session_id is None  # `cat` is not Claude
     stored = await harness.row("feat-a")
     assert stored is not None and stored.status == "active" and stored.pane_id == row.pane_id
     worktree = Path(row.worktree_path)
-    assert worktree == harness.repo.parent / "worktrees" / "feat-a"
-    assert git(worktree, "rev-parse", "--abbrev-ref", "HEAD") == "feat-a"
-    assert await harness.tmux.has_session("harness-feat-a")
+    assert worktree == harness.repo.parent / "worktrees" / "team_feat-a"
+    assert git(worktree, "rev-parse", "--abbrev-ref", "HEAD") == "team/feat-a"
+    assert await harness.tmux.has_session("harness-team_feat-a")
     assert "session created" in harness.log.events("info")
 
 
@@ -50,10 +55,10 @@ async def test_a_launch_that_fails_undoes_the_worktree_branch_tmux_session_and_r
         await harness.create("boom")
 
     assert refused.value.kind == "tmux_error" and "timed out" in refused.value.message
-    assert not (harness.repo.parent / "worktrees" / "boom").exists()
-    assert git(harness.repo, "branch", "--list", "boom") == ""
+    assert not (harness.repo.parent / "worktrees" / "team_boom").exists()
+    assert git(harness.repo, "branch", "--list", "team/boom") == ""
     # the session new-session made is ours (the name was reserved): the undo killed it
-    assert not await harness.tmux.has_session("harness-boom")
+    assert not await harness.tmux.has_session("harness-team_boom")
     assert await harness.store.session_list(harness.workspace_id, include_archived=True) == []
 
     harness.with_service()  # the name is free again
@@ -73,9 +78,9 @@ async def test_an_agent_that_exits_at_once_fails_the_create_with_its_last_words(
     assert refused.value.kind == "launch_failed"
     assert "exited at once (status 3)" in refused.value.message
     assert "cannot-start" in refused.value.message
-    assert not (harness.repo.parent / "worktrees" / "boom").exists()
+    assert not (harness.repo.parent / "worktrees" / "team_boom").exists()
     assert await harness.row("boom") is None
-    assert not await harness.tmux.has_session("harness-boom")
+    assert not await harness.tmux.has_session("harness-team_boom")
 
 
 async def test_the_cap_counts_active_sessions_of_the_repository(harness: Harness) -> None:
@@ -86,7 +91,7 @@ async def test_the_cap_counts_active_sessions_of_the_repository(harness: Harness
 
     assert refused.value.kind == "capacity_reached" and "cap is 1" in refused.value.message
     assert await harness.row("two") is None
-    assert not (harness.repo.parent / "worktrees" / "two").exists()
+    assert not (harness.repo.parent / "worktrees" / "team_two").exists()
 
 
 async def test_archive_keeps_the_branch_resume_brings_it_back_delete_removes_it(
@@ -98,12 +103,12 @@ async def test_archive_keeps_the_branch_resume_brings_it_back_delete_removes_it(
     assert archived.status == "archived" and archived.pane_id is None
     assert archived.archived_at == harness.clock.now_ms()
     assert not Path(row.worktree_path).exists()
-    assert git(harness.repo, "branch", "--list", "work").strip() == "work"
-    assert not await harness.tmux.has_session("harness-work")
+    assert git(harness.repo, "branch", "--list", "team/work").strip() == "team/work"
+    assert not await harness.tmux.has_session("harness-team_work")
 
     resumed = await harness.service.resume(harness.workspace_id, "work")
     assert resumed.status == "active" and resumed.archived_at is None
-    assert Path(row.worktree_path).is_dir() and await harness.tmux.has_session("harness-work")
+    assert Path(row.worktree_path).is_dir() and await harness.tmux.has_session("harness-team_work")
 
     with pytest.raises(SessionError) as unconfirmed:
         await harness.service.delete(harness.workspace_id, "work", confirm=False, force=False)
@@ -112,5 +117,5 @@ async def test_archive_keeps_the_branch_resume_brings_it_back_delete_removes_it(
     gone = await harness.service.delete(harness.workspace_id, "work", confirm=True, force=False)
     assert gone == api.SessionDeleteResult(deleted=True, id=row.id)
     assert await harness.row(row.id) is None
-    assert git(harness.repo, "branch", "--list", "work") == ""
-    assert not await harness.tmux.has_session("harness-work")
+    assert git(harness.repo, "branch", "--list", "team/work") == ""
+    assert not await harness.tmux.has_session("harness-team_work")

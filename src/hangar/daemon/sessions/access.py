@@ -126,9 +126,11 @@ def refuse_in_flight(row: SessionRow) -> None:
         raise SessionError("not_active", f"session {row.name!r} is being {verb} right now")
 
 
-def agent_kind(command: list[str]) -> str:
-    # compare basenames: the configured command is often an absolute path
-    return Path(command[0]).name
+def session_agent(row: SessionRow) -> str | None:
+    """The agent the session says it runs: its ``agent``, else the one its command's first
+    word names (rows made before ``agent`` existed have none). None: only the screen can
+    tell (a wrapper such as ``env … claude``)."""
+    return row.agent or idleness.agent_from_argv(row.command)
 
 
 def ending(state: PaneState) -> str:

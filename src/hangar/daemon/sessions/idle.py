@@ -5,6 +5,10 @@ threshold means idle. Two fixes on top: a dead pane is ``exited`` (a crashed age
 frozen screen is not finished work), and for Claude Code a question, permission or
 selection prompt near the bottom of the screen is ``waiting_for_input`` (a pure hash
 cannot tell an agent that waits for an answer from one that is done).
+
+Which agent a pane runs is said by the session (its ``agent``), else by its command's first
+word, else by the screen: a wrapped Claude (``env … claude``, ``npx …``, a script) draws
+Claude's screens all the same (:func:`screen_agent`).
 """
 
 from __future__ import annotations
@@ -46,6 +50,18 @@ _MENU_OPTION = re.compile(f"({CHEVRON}\\s*)?" + r"\d+\.\s+\S")
 #: A horizontal rule or box edge: the composer sits between two of them.
 _RULE = re.compile(r"^\s*[╭╰┌└├]?[─━]{3,}[╮╯┐┘┤]?\s*$")
 
+#: The agent CLIs a session may say it runs (``SessionCreateParams.agent``).
+AGENTS: tuple[str, ...] = ("claude", "codex", "gemini")
+#: Text only Claude Code draws: its banners, trust and bypass dialogs, permission prompts and
+#: the hints under its composer. Like the markers above, these ROT between releases.
+CLAUDE_SIGNATURES: tuple[str, ...] = (
+    "Claude Code",  # banners (v1 "Welcome to Claude Code!", v2 "Claude Code v2.…"), dialogs
+    "tell Claude what to do differently",  # every permission prompt's last option
+    "? for shortcuts",  # under the composer
+    "esc to interrupt",  # the spinner line, older releases
+    "shift+tab to cycle",  # the mode line under the composer
+)
+
 State = Literal["busy", "idle", "waiting_for_input", "exited"]
 
 
@@ -58,6 +74,9 @@ class Observation:
     last_changed_at: datetime
     elapsed_ms: int
     threshold_ms: int
+    #: the agent the snapshot was judged as (declared, or recognised on the screen); None
+    #: when nothing says, and only the hash decided
+    agent: str | None = None
 
 
 def content_hash(content: str) -> str:
@@ -66,10 +85,29 @@ def content_hash(content: str) -> str:
     return hashlib.sha256(tail.encode()).hexdigest()
 
 
-def is_claude(agent: str) -> bool:
-    """Whether ``agent`` (a name, path or command line) runs Claude Code: by basename."""
-    words = agent.split()
-    return bool(words) and os.path.basename(words[0]) == "claude"
+def agent_from_argv(command: list[str]) -> str | None:
+    """The agent an argv runs when its first word's basename names one (``claude``,
+    ``/usr/local/bin/codex``); None for anything else, a wrapper (``env``, ``npx``, a
+    script) included: what it runs shows on its screen."""
+    return _known(os.path.basename(command[0])) if command else None
+
+
+def screen_agent(content: str) -> str | None:
+    """The agent whose UI ``content`` shows: ``claude`` when any of
+    :data:`CLAUDE_SIGNATURES` is on it, else None (only Claude's screens are known)."""
+    return "claude" if any(sig in content for sig in CLAUDE_SIGNATURES) else None
+
+
+def _known(agent: str | None) -> str | None:
+    """``agent`` (a name, path or command line) as one of :data:`AGENTS`, or None."""
+    words = (agent or "").split()
+    name = os.path.basename(words[0]) if words else ""
+    return name if name in AGENTS else None
+
+
+def judged_agent(agent: str | None, content: str) -> str | None:
+    """The agent a snapshot is judged as: the declared one, else what the screen shows."""
+    return _known(agent) or screen_agent(content)
 
 
 def observe(
@@ -79,10 +117,14 @@ def observe(
     last_changed_at: datetime,
     now: datetime,
     threshold_ms: int,
-    agent: str,
+    agent: str | None,
     pane_dead: bool,
 ) -> Observation:
-    """Classify one snapshot against the previous one. The first snapshot counts as a change."""
+    """Classify one snapshot against the previous one. The first snapshot counts as a change.
+
+    ``agent`` is the agent the pane runs, when known (a name or path; anything that is not
+    one of :data:`AGENTS` counts as unknown, and the screen decides)."""
+    judged = judged_agent(agent, content)
     digest = content_hash(content)
     changed = digest != prev_hash
     if changed:
@@ -94,7 +136,7 @@ def observe(
     elif changed:
         state = "busy"
     elif (
-        is_claude(agent)
+        judged == "claude"
         and elapsed_ms >= min(threshold_ms, WAITING_DEBOUNCE_MS)
         and is_waiting(content)
     ):
@@ -111,6 +153,7 @@ def observe(
         last_changed_at=last_changed_at,
         elapsed_ms=elapsed_ms,
         threshold_ms=threshold_ms,
+        agent=judged,
     )
 
 
@@ -130,13 +173,13 @@ def is_waiting(content: str) -> bool:
     return has_cursor and options >= 2
 
 
-def is_ready(content: str, agent: str) -> bool:
+def is_ready(content: str, agent: str | None) -> bool:
     """Whether the agent can take a prompt.
 
-    For Claude Code: its composer (a line starting with ``>`` or :data:`CHEVRON` between rules of
-    box-drawing characters) is on screen and no dialog or prompt is waiting. Other agents
-    are ready once they have drawn anything."""
-    if not is_claude(agent):
+    For Claude Code (declared, or recognised on the screen): its composer (a line starting
+    with ``>`` or :data:`CHEVRON` between rules of box-drawing characters) is on screen and
+    no dialog or prompt is waiting. Other agents are ready once they have drawn anything."""
+    if judged_agent(agent, content) != "claude":
         return bool(content.strip())
     bottom = _bottom(content)
     return _composer_index(bottom) is not None and not is_waiting(content)

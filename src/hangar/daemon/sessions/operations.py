@@ -7,6 +7,7 @@ resume of one session take its operation lock, so they never overlap."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,11 +15,11 @@ from typing import TYPE_CHECKING
 from hangar.adapters import git
 from hangar.core.clock import Clock
 from hangar.core.names import validate_session_name
+from hangar.daemon.sessions import idle as idleness
 from hangar.daemon.sessions import worktrees
 from hangar.daemon.sessions.access import (
     Log,
     SessionAccess,
-    agent_kind,
     git_errors,
     refuse_in_flight,
     repo_toplevel,
@@ -31,13 +32,35 @@ from hangar.daemon.sessions.stopping import AgentStopper
 from hangar.daemon.sessions.terminal import SessionTerminal
 from hangar.daemon.sessions.tmux import SessionGone, TmuxError
 from hangar.proto import api
-from hangar.proto.rows import SessionRow
+from hangar.proto.rows import SessionRow, WorkspaceRow
 
 if TYPE_CHECKING:
     from hangar.store import Store
 
 DEFAULT_COMMAND = ("claude",)
 DEFAULT_MAX_SESSIONS = 10
+#: The workspace whose sessions keep the plain names of the tmux workspace server Hangar
+#: replaces (tmux ``harness-<name>``, worktree ``<root>/<name>``, branch ``<name>``), so the
+#: attach commands its users and prompts know keep working: the default workspace's slug.
+PLAIN_NAMES_SLUG = "default"
+#: What a workspace tag may hold to go into tmux names, paths and branches: a slug's alphabet
+_TAG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")
+
+
+def session_names(workspace: WorkspaceRow, name: str) -> tuple[str, str, str]:
+    """(tmux name without its prefix, worktree directory name, default branch) of session
+    ``name`` in ``workspace`` (docs/sessions.md#create).
+
+    Outside the default workspace each carries the workspace's slug, joined by a character
+    neither a slug nor a session name holds (``_`` in tmux names and directories, ``/`` in
+    branches), so sessions of two workspaces never share a tmux session, worktree or branch.
+    Computed once, at create: the row keeps them, so a later change of scheme never loses
+    a session made under an older one."""
+    if workspace.slug == PLAIN_NAMES_SLUG:
+        return name, name, name
+    # slugs are checked where workspaces are made; a stray one falls back to the id's tail
+    tag = workspace.slug if _TAG.fullmatch(workspace.slug) else workspace.id[-8:].lower()
+    return f"{tag}_{name}", f"{tag}_{name}", f"{tag}/{name}"
 
 
 class SessionOperations:
@@ -72,14 +95,20 @@ class SessionOperations:
         except ValueError as exc:
             raise SessionError("invalid_name", str(exc)) from None
         command = list(p.command or DEFAULT_COMMAND)
+        # said, else named by the command; None: a wrapper, whose screen will tell
+        agent = p.agent or idleness.agent_from_argv(command)
         executable = self.provisioner.executable(command)
+        workspace = await self.store.workspace_resolve(workspace_id)
+        if workspace is None:  # the RPC resolved it a moment ago: deleted meanwhile
+            raise SessionError("not_found", "the workspace is gone")
+        tmux_name, dir_name, default_branch = session_names(workspace, name)
         repo = await repo_toplevel(p.repo_path)
         root = Path(p.worktree_root).expanduser() if p.worktree_root else repo.parent / "worktrees"
-        worktree = (root if root.is_absolute() else repo / root) / name
+        worktree = (root if root.is_absolute() else repo / root) / dir_name
         with git_errors():
             # stored: delete's "is this work anywhere else?" check compares against it
             base = p.base_branch or await worktrees.default_base(repo)
-            branch = p.branch or name
+            branch = p.branch or default_branch
             refused = await worktrees.check_branch_name(repo, branch)
         if refused:
             what = "branch" if p.branch else "session name, or name a branch"
@@ -94,9 +123,10 @@ class SessionOperations:
             worktree_path=str(worktree),
             branch=branch,
             base_branch=base,
-            tmux_session=prefix + name,
+            tmux_session=prefix + tmux_name,
             command=command,
-            agent_session_id=str(uuid.uuid4()) if agent_kind(command) == "claude" else None,
+            agent=agent,
+            agent_session_id=str(uuid.uuid4()) if agent == "claude" else None,
             meta=dict(p.meta or {}),
             idle_threshold_ms=DEFAULT_IDLE_MS
             if p.idle_threshold_ms is None

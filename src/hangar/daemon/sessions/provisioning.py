@@ -22,10 +22,10 @@ from hangar.daemon.sessions import idle as idleness
 from hangar.daemon.sessions.access import (
     Log,
     SessionAccess,
-    agent_kind,
     ending,
     git_errors,
     last_words,
+    session_agent,
 )
 from hangar.daemon.sessions.errors import SessionError
 from hangar.daemon.sessions.tmux import DuplicateSession, Tmux, TmuxError
@@ -82,10 +82,14 @@ class Provisioner:
                 )
             holder = await self.store.session_holder(tmux_session=tmux_name, worktree_path=path)
             if holder is not None:
+                # only the caller's own names: another workspace's session is never described
+                whose = (
+                    f" by session {holder.name!r}" if holder.workspace_id == workspace_id else ""
+                )
                 raise SessionError(
                     "name_taken",
-                    f"tmux session {tmux_name!r} or worktree {path} belongs "
-                    f"to session {holder.name!r} ({holder.status}) of another workspace",
+                    f"tmux session {tmux_name!r} or worktree {path} is already in use{whose}; "
+                    "choose another name, prefix or worktree root",
                 )
             await self._check_capacity(workspace_id, fields["repo_path"], cap)
             if os.path.lexists(path):
@@ -183,13 +187,16 @@ class Provisioner:
     async def add_worktree(self, row: SessionRow, *, base: str | None) -> None:
         """Add the row's worktree (on its existing branch, or a new one from ``base``)."""
         repo = Path(row.repo_path)
-        with git_errors():
-            existed = await worktrees.branch_exists(repo, row.branch)
-            if base is None and not existed:
-                base = await worktrees.default_base(repo)
-            await worktrees.add(
-                repo, Path(row.worktree_path), row.branch, None if existed else base
-            )
+        try:
+            with git_errors():
+                existed = await worktrees.branch_exists(repo, row.branch)
+                if base is None and not existed:
+                    base = await worktrees.default_base(repo)
+                await worktrees.add(
+                    repo, Path(row.worktree_path), row.branch, None if existed else base
+                )
+        except worktrees.BranchInUse as exc:  # git would say where: perhaps another workspace
+            raise SessionError("name_taken", str(exc)) from None
 
     def executable(self, command: list[str]) -> str:
         """The agent's executable, found on the daemon's PATH, as an absolute path (the
@@ -272,7 +279,7 @@ class Provisioner:
         """Until the agent shows its prompt and the screen holds still. A dead agent or a
         dialog still showing at READY_TIMEOUT_S means the prompt must not be typed: an
         Enter would pick the dialog's default (for the bypass warning: "No, exit")."""
-        agent = agent_kind(row.command)
+        agent = session_agent(row)
         deadline = time.monotonic() + READY_TIMEOUT_S
         previous: str | None = None
         while True:
@@ -288,6 +295,8 @@ class Provisioner:
                     "launch_failed",
                     f"the agent exited before it was ready ({ending(state)})" + last_words(content),
                 )
+            # a wrapped Claude is known by its banner, which may be gone by the next look
+            agent = agent or idleness.screen_agent(content)
             if content == previous and idleness.is_ready(content, agent):
                 return
             if time.monotonic() >= deadline:

@@ -2,6 +2,7 @@
 
 Each sample of a session's pane is compared with the last one (:mod:`idle` classifies);
 a change is remembered here and persisted, so the idle clock survives a daemon restart.
+So is the agent a screen showed (a wrapped Claude's banner), in memory only.
 The clock is the injected one: "quiet since" is measured in its milliseconds. Waits
 (``wait_idle``, a list that waits) poll until settled or until their deadline."""
 
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from hangar.core.clock import Clock
 from hangar.daemon.sessions import idle as idleness
-from hangar.daemon.sessions.access import Log, SessionAccess, agent_kind
+from hangar.daemon.sessions.access import Log, SessionAccess, session_agent
 from hangar.daemon.sessions.errors import SessionError
 from hangar.daemon.sessions.tmux import Tmux, TmuxError
 from hangar.proto import api
@@ -38,6 +39,9 @@ class _Screen:
     changed_at_ms: int
     #: monotonic time of the last snapshot compared against this one
     sampled_at: float = 0.0
+    #: the agent a screen of this pane was recognised as: it stays the pane's once its
+    #: banner has scrolled away (kept in memory only, until the session is relaunched)
+    agent: str | None = None
 
 
 class ScreenWatcher:
@@ -189,9 +193,11 @@ class ScreenWatcher:
             last_changed_at=_utc(screen.changed_at_ms),
             now=_utc(now_ms),
             threshold_ms=threshold_ms,
-            agent=agent_kind(row.command),
+            # said by the session, else what an earlier screen showed, else this screen
+            agent=session_agent(row) or screen.agent,
             pane_dead=pane_dead,
         )
+        screen.agent = obs.agent or screen.agent
         if obs.changed:
             screen.hash, screen.changed_at_ms = obs.hash, now_ms
             await self.store.session_record_screen(

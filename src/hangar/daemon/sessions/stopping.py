@@ -12,7 +12,8 @@ import asyncio
 import time
 
 from hangar.adapters import process, procfs
-from hangar.daemon.sessions.access import ENTER_DELAY_S, Log, SessionAccess, agent_kind
+from hangar.daemon.sessions import idle as idleness
+from hangar.daemon.sessions.access import ENTER_DELAY_S, Log, SessionAccess, session_agent
 from hangar.daemon.sessions.errors import SessionError
 from hangar.daemon.sessions.tmux import PaneState, SessionGone, Tmux, TmuxError
 from hangar.proto.rows import SessionRow
@@ -58,12 +59,23 @@ class AgentStopper:
     async def _ask_to_exit(self, row: SessionRow, pane: str) -> None:
         name = row.tmux_session
         await self.tmux.send_keys(name, "C-u", pane=pane)  # clear a half-typed line
-        if agent_kind(row.command) == "claude":
+        if await self._agent(row, pane) == "claude":
             await self.tmux.send_text(name, "/exit", pane=pane)
             await asyncio.sleep(ENTER_DELAY_S)
             await self.tmux.send_keys(name, "Enter", pane=pane)
         else:
             await self.tmux.send_keys(name, "C-d", pane=pane)  # EOF: shells, cat
+
+    async def _agent(self, row: SessionRow, pane: str) -> str | None:
+        """The session's agent, or (a wrapped command) the one its screen shows."""
+        agent = session_agent(row)
+        if agent is None:
+            try:
+                screen = await self.tmux.capture(row.tmux_session, idleness.SAMPLE_LINES, pane=pane)
+            except TmuxError:
+                return None  # the keys that follow will say what is wrong
+            agent = idleness.screen_agent(screen)
+        return agent
 
     async def kill_own(self, row: SessionRow) -> None:
         """Kill the session's tmux session, but only after checking its pane is the agent's:

@@ -1,7 +1,8 @@
 """The agent's terminal: type into it, read it back, and tell a person how to attach.
 
 Text is typed literally (never read as key names), at most one send per session per
-:data:`SEND_INTERVAL_S`: a later send waits its turn instead of failing the caller."""
+:data:`SEND_INTERVAL_S`: a later send waits its turn instead of failing the caller. A line
+break goes only with Enter (docs/sessions.md#send)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,16 @@ class SessionTerminal:
         self._last_send.pop(session_id, None)
 
     async def send(self, workspace_id: str, ref: str, text: str, *, press_enter: bool) -> None:
+        if not press_enter and ("\n" in text or "\r" in text):
+            # Bracketed paste is the program's choice: one that never turned it on (a shell
+            # like dash, a REPL) takes a pasted line break as Enter and runs the line. Text
+            # that must wait for its Enter can only be text without a line break.
+            raise SessionError(
+                "invalid_text",
+                "text: a line break with press_enter=false would still run the line in a "
+                "program without bracketed paste (a shell), so it is refused; send the "
+                "lines with press_enter=true, or without the line break",
+            )
         try:
             check_send_text(text)
         except ValueError as exc:

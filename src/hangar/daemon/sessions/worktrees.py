@@ -17,6 +17,7 @@ from hangar.adapters.git import WORKTREE_TIMEOUT, GitError
 
 __all__ = [
     "WORKTREE_TIMEOUT",
+    "BranchInUse",
     "WorktreeError",
     "add",
     "branch_exists",
@@ -30,6 +31,12 @@ __all__ = [
 
 #: A worktree or branch operation failed (kept as a name for the session service).
 WorktreeError = GitError
+
+
+class BranchInUse(Exception):
+    """The branch is checked out in another worktree. Unlike git's own refusal, the message
+    never says where: that worktree may be another workspace's session."""
+
 
 branch_exists = git.branch_exists
 check_branch_name = git.check_branch_name
@@ -58,9 +65,24 @@ async def add(
                     raise
                 await git.worktree_add(repo, path, branch, start, executor=executor)
         except GitError:
+            if existing and await _checked_out(repo, branch, executor):
+                raise BranchInUse(
+                    f"branch {branch!r} is checked out in another worktree (git allows one "
+                    "worktree per branch); name another branch"
+                ) from None
             if base is None and not await git.has_commits(repo, executor=executor):
                 raise WorktreeError(f"{repo} has no commits yet; commit something first") from None
             raise
+
+
+async def _checked_out(repo: Path, branch: str, executor: Executor | None) -> bool:
+    """Whether a worktree of ``repo`` has ``branch`` checked out (False when git cannot say:
+    the caller then reports git's own error)."""
+    try:
+        res = await git.run(repo, "worktree", "list", "--porcelain", executor=executor)
+    except GitError:
+        return False
+    return res.returncode == 0 and f"branch refs/heads/{branch}" in res.stdout.splitlines()
 
 
 async def _pruned(repo: Path, executor: Executor | None) -> bool:
