@@ -11,8 +11,15 @@ from typing import Any
 import click
 
 from hangar.cli.common import common_options
+from hangar.core.logfiles import (
+    LEVELS,
+    format_fields,
+    level_rank,
+    newest_log_name,
+    parse_record,
+    record_level,
+)
 
-LEVELS = ["trace", "debug", "info", "warn", "error"]
 COLORS = {
     "trace": "bright_black",
     "debug": "bright_black",
@@ -23,28 +30,21 @@ COLORS = {
 
 
 def newest_log(logs_dir: Path) -> Path | None:
-    files = sorted(logs_dir.glob("daemon.*.jsonl"))
-    return files[-1] if files else None
+    name = newest_log_name(p.name for p in logs_dir.glob("daemon.*.jsonl"))
+    return logs_dir / name if name else None
 
 
 def format_record(rec: dict[str, Any]) -> str:
-    level = str(rec.get("level", "info"))
+    level = record_level(rec)
     head = f"{rec.get('ts', '')} {level.upper():5} {rec.get('target', '-')} {rec.get('msg', '')}"
-    rest = " ".join(f"{k}={v}" for k, v in rec.items() if k not in ("ts", "level", "target", "msg"))
-    line = f"{head} {rest}".rstrip()
+    line = f"{head} {format_fields(rec)}".rstrip()
     return click.style(line, fg=COLORS.get(level))
 
 
 def _record(line: str, min_level: int) -> dict[str, Any] | None:
     """The line's record if it is one at ``min_level`` or above (unknown levels pass)."""
-    try:
-        rec = json.loads(line)
-    except ValueError:
-        return None
-    if not isinstance(rec, dict):
-        return None
-    lvl = str(rec.get("level", "info"))
-    return rec if lvl not in LEVELS or LEVELS.index(lvl) >= min_level else None
+    rec = parse_record(line)
+    return rec if rec is not None and level_rank(record_level(rec)) >= min_level else None
 
 
 def _emit(rec: dict[str, Any], as_json: bool) -> None:
@@ -66,7 +66,7 @@ def tail(follow: bool, lines: int, level: str, as_json: bool, workspace: str | N
     from hangar.core.paths import HangarPaths
 
     logs_dir = HangarPaths.from_env().logs
-    min_level = LEVELS.index(level)
+    min_level = level_rank(level)
     path = newest_log(logs_dir)
     pos = 0
     if path is not None:
