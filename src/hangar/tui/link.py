@@ -76,6 +76,8 @@ class DaemonLink:
             return await client.request(call, params, timeout=timeout)
         except DaemonUnreachable as exc:  # the connection broke under this call
             raise LinkDown(exc.summary) from None
+        except TimeoutError:
+            raise LinkDown(f"no answer to {call.method} within {timeout:g}s") from None
 
     @property
     def workspace_id(self) -> str | None:
