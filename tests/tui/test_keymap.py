@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.binding import Binding
+
 from hangar.tui.app import HangarApp
 from hangar.tui.keymap import load_keymap
 
@@ -37,7 +39,12 @@ def test_a_broken_file_is_reported_not_fatal(tmp_path: Path) -> None:
     assert load_keymap(path, KNOWN).problems == ["[keymap] must be a table of binding id = keys"]
 
 
-def test_every_binding_has_an_id_and_the_ids_are_unique() -> None:
+def test_every_binding_has_an_id_unique_on_its_screen() -> None:
+    for owner in HangarApp.binding_owners():
+        assert all(isinstance(b, Binding) for b in owner.BINDINGS), owner.__name__
+        ids = [b.id for b in owner.BINDINGS if isinstance(b, Binding)]
+        assert None not in ids, f"{owner.__name__} has a binding without an id"
+        assert len(ids) == len(set(ids)), f"{owner.__name__} repeats an id"
     ids = HangarApp.binding_ids()
-    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
-    assert {"issue.create", "issue.assign", "go.issues", "app.keys"} <= set(ids)
+    expected = {"issue.create", "issue.assign", "go.issues", "app.keys", "form.submit"}
+    assert expected | {"plugin.retry", "confirm.yes"} <= set(ids)

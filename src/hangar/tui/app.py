@@ -123,16 +123,21 @@ class HangarApp(App[None]):
 
     @classmethod
     def binding_ids(cls) -> list[str]:
-        """Every remappable binding: the app's and every screen's."""
+        """Every remappable binding id: the app's, every screen's and every modal's. Forms
+        share ``form.*`` ids, so one remap changes them all."""
+        ids: dict[str, None] = {}
+        for owner in cls.binding_owners():
+            for b in owner.BINDINGS:
+                if isinstance(b, Binding) and b.id:
+                    ids[b.id] = None
+        return list(ids)
+
+    @classmethod
+    def binding_owners(cls) -> list[Any]:
         owners: list[Any] = [cls]
         owners += [screen_class(mode) for mode in SCREENS_BY_MODE]
         owners += _modal_classes()
-        ids = []
-        for owner in owners:
-            for b in owner.BINDINGS:
-                if isinstance(b, Binding) and b.id:
-                    ids.append(b.id)
-        return ids
+        return owners
 
     # -- screens register to hear from the daemon -------------------------------------------
 
@@ -211,7 +216,9 @@ class HangarApp(App[None]):
 
 
 def _modal_classes() -> list[type[Any]]:
-    """Modal screens with bindings of their own (the pickers and forms)."""
+    """Screens pushed over the modes (forms, pickers, plugin screens) with bindings of their own."""
+    from hangar.tui.screens.home import ArchiveConfirm, SendForm, SessionForm
     from hangar.tui.screens.modals import MODALS
+    from hangar.tui.screens.plugin import PluginScreen
 
-    return list(MODALS)
+    return [*MODALS, SessionForm, SendForm, ArchiveConfirm, PluginScreen]
