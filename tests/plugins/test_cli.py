@@ -175,8 +175,8 @@ class Mortal(Plugin):
         if argv[:1] == ["crash"]:
             print("Traceback: mortal fell over", file=sys.stderr, flush=True)
             raise SystemExit(1)
-        if argv[:1] == ["garbled"]:  # a str where bytes belong: not base64 on the wire
-            return CliOutput(stdout="hello world\\n")
+        if argv[:1] == ["garbled"]:  # a hand-built answer, text where bytes belong
+            return {"stdout": "hello world\\n", "stderr": "", "exit_code": 0}
         return CliOutput(stdout=b"alive\\n")
 
 if __name__ == "__main__":

@@ -403,3 +403,126 @@ def test_an_oversized_answer_is_an_error_not_a_crash(plugin: Any) -> None:
     assert res.error.message.startswith("result too large")
     assert w.call(3, p.SHUTDOWN).result == {}  # still serving
     assert w.proc.wait(10) == 0
+
+
+# -- text where the wire carries bytes ----------------------------------------------------------
+
+
+def test_cli_output_takes_text_as_utf8() -> None:
+    from hangar.plugins.sdk import CliOutput
+
+    out = CliOutput(stdout="héllo wörld\n", stderr="careful ☃\n", exit_code=1)
+    assert (out.stdout, out.stderr) == ("héllo wörld\n".encode(), "careful ☃\n".encode())
+    assert CliOutput(stdout=b"raw\xff").stdout == b"raw\xff"  # bytes are kept as they are
+    assert CliOutput(bytearray(b"ba"), memoryview(b"mv")) == CliOutput(b"ba", b"mv")
+    # "text" is valid base64 (of other bytes): the host must get back what the plugin meant
+    for text in ("text", "hello\n", "", "ünïcode ☃"):
+        wire = p.to_wire(CliOutput(stdout=text, stderr=text))
+        back = p.decode_wire(wire, CliOutput)
+        assert back.stdout == back.stderr == text.encode()
+
+
+@pytest.mark.parametrize("field", ["stdout", "stderr"])
+@pytest.mark.parametrize("bad", [5, None, ["a"], 1.5])
+def test_cli_output_refuses_other_types_naming_the_field(field: str, bad: object) -> None:
+    from hangar.plugins.sdk import CliOutput
+
+    expected = rf"CliOutput\.{field} must be bytes or str, got {type(bad).__name__}"
+    with pytest.raises(TypeError, match=expected):
+        CliOutput(**{field: bad})  # type: ignore[arg-type]
+
+
+TEXT = """
+class Text(Plugin):
+    name = "text"
+    def cli_dispatch(self, namespace, argv):
+        what = argv[0]
+        if what == "out":
+            return CliOutput(stdout="héllo wörld\\n", stderr="careful ☃\\n", exit_code=3)
+        if what == "bad-out":
+            return CliOutput(stdout=7)
+        if what == "pub":
+            self.host.publish("t", "snap ☃")
+            return CliOutput()
+        if what == "invoke":
+            return CliOutput(stdout=self.host.invoke("act", "in ☃"))
+        if what == "write":
+            self.host.write_file("/data/f", "file ☃")
+            return CliOutput()
+        if what == "fetch":
+            return CliOutput(stdout=self.host.fetch("http://x", "POST", body="body ☃").body)
+        errors = []
+        for call in (
+            lambda: self.host.publish("t", 42),
+            lambda: self.host.invoke("act", None),
+            lambda: self.host.write_file("/data/f", 1.5),
+            lambda: self.host.fetch("http://x", body=["b"]),
+        ):
+            try:
+                call()
+            except TypeError as exc:
+                errors.append(str(exc))
+        return CliOutput(stdout="\\n".join(errors))
+run(Text())
+"""
+
+
+def dispatch(w: Wire, rid: int, *argv: str) -> None:
+    w.send(encode_request(rid, p.CLI_DISPATCH, p.CliDispatchParams("text", list(argv))))
+
+
+def answer(w: Wire, rid: int) -> p.CliOutput:
+    msg = w.recv()
+    assert isinstance(msg, Response) and msg.id == rid, msg
+    assert msg.error is None, msg.error
+    return p.from_wire(msg.result, p.CliOutput)
+
+
+def test_text_reaches_the_host_as_utf8(plugin: Any) -> None:
+    w = plugin(TEXT)
+    w.init()
+    dispatch(w, 2, "out")
+    out = answer(w, 2)
+    assert (out.stdout, out.stderr, out.exit_code) == (
+        "héllo wörld\n".encode(),
+        "careful ☃\n".encode(),
+        3,
+    )
+    dispatch(w, 3, "pub")
+    pub = w.recv()
+    assert isinstance(pub, Notification) and pub.method == p.SNAPSHOT_PUBLISH
+    assert p.from_wire(pub.params, p.SnapshotPublishParams).payload == "snap ☃".encode()
+    assert answer(w, 3).exit_code == 0
+    dispatch(w, 4, "invoke")
+    inv = w.recv()
+    assert isinstance(inv, Request) and inv.method == p.ACTION_INVOKE
+    assert p.from_wire(inv.params, p.ActionInvokeParams).payload == "in ☃".encode()
+    w.send(encode_result(inv.id, p.ActionInvokeResult(b"done")))
+    assert answer(w, 4).stdout == b"done"
+    dispatch(w, 5, "write")
+    write = w.recv()
+    assert isinstance(write, Request) and write.method == p.FS_WRITE_FILE
+    assert p.from_wire(write.params, p.FsWriteParams).bytes == "file ☃".encode()
+    w.send(encode_result(write.id, {}))
+    assert answer(w, 5).exit_code == 0
+    dispatch(w, 6, "fetch")
+    fetch = w.recv()
+    assert isinstance(fetch, Request) and fetch.method == p.NETWORK_FETCH
+    assert p.from_wire(fetch.params, p.NetworkFetchParams).body == "body ☃".encode()
+    w.send(encode_result(fetch.id, p.NetworkFetchResult(200, [], b"fetched")))
+    assert answer(w, 6).stdout == b"fetched"
+
+
+def test_a_wrong_type_is_a_clear_error_naming_the_field(plugin: Any) -> None:
+    w = plugin(TEXT)
+    w.init()
+    res = w.call(2, p.CLI_DISPATCH, p.CliDispatchParams("text", ["bad-out"]))
+    assert res.error is not None and res.error.code == -32603
+    assert "CliOutput.stdout must be bytes or str, got int" in res.error.message
+    dispatch(w, 3, "bad-calls")  # nothing reaches the wire: each call is refused at once
+    assert answer(w, 3).stdout.decode().splitlines() == [
+        "Host.publish: payload must be bytes or str, got int",
+        "Host.invoke: payload must be bytes or str, got NoneType",
+        "Host.write_file: data must be bytes or str, got float",
+        "Host.fetch: body must be bytes, str or None, got list",
+    ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -107,6 +106,8 @@ def request(call: Call[P, R], params: P) -> R:
 
 def emit_json(value: Any) -> None:
     """``value`` (a result struct, or plain values) as indented JSON, keys in wire order."""
+    import json  # only --json needs it
+
     click.echo(
         json.dumps(msgspec.to_builtins(value), indent=2, sort_keys=False, ensure_ascii=False)
     )

@@ -6,7 +6,6 @@ import os
 
 import click
 
-from hangar.adapters.repos import enclosing_repository
 from hangar.cli.common import (
     common_options,
     emit_json,
@@ -66,6 +65,8 @@ def create(
     """
     if repo and no_repo:
         raise click.UsageError("--repo and --no-repo exclude each other")
+    from hangar.adapters.repos import enclosing_repository
+
     found = None if (repo or no_repo) else enclosing_repository()
     if found is not None:
         repo = str(found)

@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hangar.adapters import procfs
 from hangar.client.errors import DaemonUnreachable
 from hangar.core.paths import HOME_ENV, HangarPaths
 
@@ -212,6 +211,8 @@ def _other_daemon_alive(paths: HangarPaths, our_child: int) -> bool:
 def process_running(pid: int) -> bool:
     """Alive and not a zombie: an exited daemon whose parent has not reaped it yet (a
     container's init may take its time) has stopped all the same."""
+    from hangar.adapters import procfs  # only when a start went wrong, or for `daemon status`
+
     return procfs.pid_alive(pid)
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import builtins
 import copy
 import re
-from typing import Annotated, Any, Final, Literal, TypeVar, Union
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, TypeVar, Union
 
 import msgspec
+from msgspec.structs import force_setattr
 
 from hangar.plugins.abi import ABI_VERSION
 from hangar.proto.jsonrpc import (
@@ -92,6 +93,7 @@ __all__ = [
     "Viewport",
     "WireBuffer",
     "WireError",
+    "as_bytes",
     "capability_denied",
     "chunk_payload",
     "decode_event",
@@ -400,11 +402,29 @@ class CliDispatchParams(msgspec.Struct, frozen=True):
 
 
 class CliOutput(msgspec.Struct, frozen=True):
-    """What ``ainb <namespace> …`` prints and exits with; the SDK default is exit 2."""
+    """What ``ainb <namespace> …`` prints and exits with; the SDK default is exit 2.
+
+    ``stdout`` and ``stderr`` are bytes on the wire; text given here is encoded as UTF-8
+    (``CliOutput(stdout="done\\n")``), and any other type is a ``TypeError`` naming the field.
+    """
 
     stdout: bytes = b""
     stderr: bytes = b""
     exit_code: int = 0
+
+    if TYPE_CHECKING:  # what a plugin may pass; the fields themselves always hold bytes
+
+        def __init__(
+            self, stdout: bytes | str = b"", stderr: bytes | str = b"", exit_code: int = 0
+        ) -> None: ...
+
+    def __post_init__(self) -> None:
+        # a str left here would go out as a JSON string the host reads as base64: garbage
+        # bytes, or "Invalid base64 encoded string"
+        if type(self.stdout) is not bytes:
+            force_setattr(self, "stdout", as_bytes(self.stdout, "CliOutput.stdout"))
+        if type(self.stderr) is not bytes:
+            force_setattr(self, "stderr", as_bytes(self.stderr, "CliOutput.stderr"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -701,6 +721,20 @@ T = TypeVar("T")
 
 _LEGACY_BYTES = re.compile(r"^Expected `bytes`, got `array`(?: - at `\$(.*)`)?$")
 _PATH_PART = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+
+
+def as_bytes(value: object, what: str) -> builtins.bytes:
+    """``value`` for a ``bytes`` field: bytes as they are, other bytes-like objects copied,
+    ``str`` encoded as UTF-8 (``surrogateescape``, so text decoded that way gets its bytes
+    back). Anything else raises ``TypeError`` naming ``what`` (e.g. ``"CliOutput.stdout"``).
+    """
+    if isinstance(value, builtins.bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape")
+    if isinstance(value, bytearray | memoryview):
+        return builtins.bytes(value)
+    raise TypeError(f"{what} must be bytes or str, got {type(value).__name__}")
 
 
 def to_wire(value: Any) -> Any:

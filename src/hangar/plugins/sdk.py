@@ -163,8 +163,9 @@ class Host:
 
     # -- event bus ------------------------------------------------------------------------
 
-    def publish(self, topic: str, payload: bytes) -> None:
-        """Replace the topic's snapshot; payloads above 2 MiB go as chunks."""
+    def publish(self, topic: str, payload: bytes | str) -> None:
+        """Replace the topic's snapshot (text goes as UTF-8); above 2 MiB it goes as chunks."""
+        payload = p.as_bytes(payload, "Host.publish: payload")
         if len(payload) <= p.CHUNK_SIZE:
             self.notify(p.SNAPSHOT_PUBLISH, p.SnapshotPublishParams(topic, payload))
             return
@@ -210,8 +211,9 @@ class Host:
         """A line in the host's plugin log (dropped below the host's level)."""
         self.notify(p.LOG, p.LogParams(level, message, fields or None))
 
-    def invoke(self, action: str, payload: bytes = b"", timeout_ms: int = 0) -> bytes:
+    def invoke(self, action: str, payload: bytes | str = b"", timeout_ms: int = 0) -> bytes:
         """Run a host-side action; -32002 when it outlives ``timeout_ms`` (0 = no limit)."""
+        payload = p.as_bytes(payload, "Host.invoke: payload")
         # the host enforces timeout_ms; our own wait only guards against a wedged host
         wait = timeout_ms / 1000 + 10.0 if timeout_ms > 0 else 24 * 3600.0
         params = p.ActionInvokeParams(action, payload, timeout_ms)
@@ -226,17 +228,24 @@ class Host:
         result = self.call(p.FS_READ_DIR, p.FsPathParams(os.fspath(path)))
         return p.from_wire(result, p.ReadDirResult).entries
 
-    def write_file(self, path: str | os.PathLike[str], data: bytes) -> None:
-        """Write under the plugin's data dir (needs ``write_plugin_data``)."""
+    def write_file(self, path: str | os.PathLike[str], data: bytes | str) -> None:
+        """Write under the plugin's data dir (needs ``write_plugin_data``); text as UTF-8."""
+        data = p.as_bytes(data, "Host.write_file: data")
         self.call(p.FS_WRITE_FILE, p.FsWriteParams(os.fspath(path), data))
 
     def fetch(
         self,
         url: str,
         method: str = "GET",
-        body: bytes | None = None,
+        body: bytes | str | None = None,
         headers: list[tuple[str, str]] | None = None,
     ) -> NetworkFetchResult:
+        """An HTTP request through the host (needs ``network``); a text ``body`` as UTF-8."""
+        if body is not None:
+            if not isinstance(body, bytes | bytearray | memoryview | str):
+                kind = type(body).__name__
+                raise TypeError(f"Host.fetch: body must be bytes, str or None, got {kind}")
+            body = p.as_bytes(body, "Host.fetch: body")
         params = p.NetworkFetchParams(url, method, body, headers or [])
         return p.from_wire(self.call(p.NETWORK_FETCH, params), NetworkFetchResult)
 
