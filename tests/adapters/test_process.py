@@ -86,9 +86,12 @@ _ORPHANING_PARENT = textwrap.dedent(
     if sys.argv[1] == "prctl":  # the fallback for machines without setpriv
         process.SETPRIV = None
         process.DEATH_SIGNAL_PREFIX = ()
+    contain = sys.argv[1] == "contained"
 
     async def main():
-        child = await process.spawn(["sleep", "60"], cwd=".", env={"PATH": sys.argv[2]})
+        child = await process.spawn(
+            ["sleep", "60"], cwd=".", env={"PATH": sys.argv[2]}, contain=contain
+        )
         print(child.pid, flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
 
@@ -97,7 +100,7 @@ _ORPHANING_PARENT = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("how", ["setpriv", "prctl"])
+@pytest.mark.parametrize("how", ["contained", "setpriv", "prctl"])
 def test_the_death_signal_kills_the_child_when_its_parent_dies(how: str) -> None:
     if how == "setpriv" and process.SETPRIV is None:
         pytest.skip("setpriv is not installed")
@@ -144,7 +147,11 @@ async def test_terminate_group_lets_a_willing_group_end_on_sigterm(
 async def test_wait_leader_exit_does_not_wait_for_pipes_held_by_a_child(
     tmp_path: Path, spawned: list[asyncio.subprocess.Process]
 ) -> None:
-    proc = await process.spawn(["sh", "-c", "sleep 60 & echo $!"], cwd=tmp_path, env=ENV)
+    # uncontained, the leader is the program, and its background child outlives it (a
+    # contained program's watchdog kills that child before it exits: test_subreaper.py)
+    proc = await process.spawn(
+        ["sh", "-c", "sleep 60 & echo $!"], cwd=tmp_path, env=ENV, contain=False
+    )
     spawned.append(proc)
     child = int(await _line(proc))
     await asyncio.wait_for(process.wait_leader_exit(proc), DEADLINE_S)
