@@ -184,6 +184,11 @@ class HangarApp(App[None]):
 
     def open_task(self, task_id: str) -> None:
         self.current_task_id = task_id
+        if self.current_mode == "task":  # switching to the mode it is in does nothing
+            show = getattr(self.screen, "show", None)
+            if callable(show):
+                show(task_id)
+            return
         self.switch_mode("task")
 
     def action_go(self, mode: str) -> None:
