@@ -77,6 +77,9 @@ class Hangar:
     tmp: Path
     started: list[int] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.tmp.mkdir(parents=True, exist_ok=True)  # commands run there (never a checkout)
+
     def run(
         self,
         *args: str,
