@@ -58,7 +58,7 @@ async def wait_shown(pilot: Pilot[Any], *needles: str, timeout: float = 10) -> s
         return all(n in last for n in needles)
 
     try:
-        await wait_for(found, timeout=timeout, interval=0.05)
+        await wait_for(found, timeout=timeout, interval=0.1)
     except TimeoutError:
         raise AssertionError(
             f"not shown within {timeout}s: {needles!r}\n--- screen ---\n{last}"
