@@ -22,7 +22,7 @@ async def test_socket_token_digest_is_a_single_row(store: Store) -> None:
 
 async def test_health_of_a_migrated_store(store: Store) -> None:
     health = await store.health()
-    assert health == {"dialect": store.dialect, "migrated": True, "revision": "0018"}
+    assert health == {"dialect": store.dialect, "migrated": True, "revision": "0019"}
     assert store.dialect in ("sqlite", "postgresql")
 
 

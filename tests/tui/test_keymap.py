@@ -13,7 +13,7 @@ KNOWN = ["issue.create", "go.kanban"]
 
 
 def test_a_missing_file_is_an_empty_keymap(tmp_path: Path) -> None:
-    keymap = load_keymap(tmp_path / "config.toml", KNOWN)
+    keymap = load_keymap(tmp_path / "config.toml", lambda: KNOWN)
     assert (keymap.keys, keymap.problems) == ({}, [])
 
 
@@ -22,7 +22,7 @@ def test_known_ids_are_taken_and_the_rest_is_reported(tmp_path: Path) -> None:
     path.write_text(
         '[keymap]\n"issue.create" = "n"\n"go.kanban" = 5\n"nope.x" = "q"\n', encoding="utf-8"
     )
-    keymap = load_keymap(path, KNOWN)
+    keymap = load_keymap(path, lambda: KNOWN)
     assert keymap.keys == {"issue.create": "n"}
     assert keymap.problems == [
         '\'go.kanban\' must be keys like "f5" or "n,N"',
@@ -33,10 +33,10 @@ def test_known_ids_are_taken_and_the_rest_is_reported(tmp_path: Path) -> None:
 def test_a_broken_file_is_reported_not_fatal(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_text("[keymap\n", encoding="utf-8")
-    keymap = load_keymap(path, KNOWN)
+    keymap = load_keymap(path, lambda: KNOWN)
     assert keymap.keys == {} and "key remaps ignored" in keymap.problems[0]
     path.write_text('keymap = "n"\n', encoding="utf-8")
-    assert load_keymap(path, KNOWN).problems == ["[keymap] must be a table of binding id = keys"]
+    assert load_keymap(path, lambda: KNOWN).problems == ["[keymap] must be a table of binding id = keys"]
 
 
 def test_every_binding_has_an_id_unique_on_its_screen() -> None:

@@ -169,6 +169,7 @@ issue = Table(
     CheckConstraint(_in("creator_type", ("member", "agent")), name="creator_type"),
     CheckConstraint("priority BETWEEN 0 AND 3", name="priority"),
     Index("idx_issue_workspace_state", "workspace_id", "state"),
+    Index("idx_issue_workspace_created", "workspace_id", "created_at", "id"),  # 0019
 )
 
 comment = Table(
@@ -221,6 +222,7 @@ agent_task_queue = Table(
     Index("idx_agent_task_queue_claim", "status", "priority", "created_at", "id"),
     Index("idx_agent_task_queue_agent_status", "agent_id", "status"),
     Index("idx_agent_task_queue_workspace_status", "workspace_id", "status"),
+    Index("idx_agent_task_queue_workspace_created", "workspace_id", "created_at", "id"),  # 0019
 )
 
 # --- auth and beads (0005, 0007, 0011) --------------------------------------------------

@@ -115,7 +115,7 @@ class HangarApp(App[None]):
         )
 
     def _apply_keymap(self) -> None:
-        keymap = load_keymap(self.paths.config, self.binding_ids())
+        keymap = load_keymap(self.paths.config, self.binding_ids)
         for problem in keymap.problems:
             self.notify(problem, title=f"{self.paths.config}", severity="warning", timeout=10)
         if keymap.keys:

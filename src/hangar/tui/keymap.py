@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +17,7 @@ class Keymap:
     problems: list[str] = field(default_factory=list)
 
 
-def load_keymap(path: Path, known_ids: Iterable[str]) -> Keymap:
+def load_keymap(path: Path, known_ids: Callable[[], Iterable[str]]) -> Keymap:
     """``[keymap] "issue.create" = "n"`` → {"issue.create": "n"}. A missing file is an empty
     keymap; an unreadable one, an unknown id or a value that is not a string is reported and
     skipped, so a typo never keeps the UI from starting."""
@@ -30,7 +30,9 @@ def load_keymap(path: Path, known_ids: Iterable[str]) -> Keymap:
     table = raw.get("keymap", {})
     if not isinstance(table, dict):
         return Keymap(problems=["[keymap] must be a table of binding id = keys"])
-    known = set(known_ids)
+    if not table:
+        return Keymap()
+    known = set(known_ids())  # only now: knowing every id imports every screen
     keys: dict[str, str] = {}
     problems: list[str] = []
     for binding_id, value in table.items():

@@ -39,6 +39,7 @@ class AgentRoutes:
         self.daemon_id = daemon_id
         self.parent_env = parent_env
         self.runtimes_changed = runtimes_changed
+        self._owners: dict[str, str] = {}
 
     def routes(self) -> Routes:
         return routes(
@@ -53,7 +54,9 @@ class AgentRoutes:
         status = {r.id: r.status for r in await self.store.runtimes_list(ws.id)}
         # the people first (today: the workspace's owner), then the agents, each with the
         # presence of the runtime that would run its tasks
-        owner = await self.store.workspace_owner_ref(ws.id)
+        owner = self._owners.get(ws.id)
+        if owner is None:  # a workspace's owner never changes: looked up once (a write, at first)
+            owner = self._owners[ws.id] = await self.store.workspace_owner_ref(ws.id)
         actors = [
             ActorRow(
                 actor_ref=owner,

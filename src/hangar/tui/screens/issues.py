@@ -7,6 +7,7 @@ the daemon; events update rows in place and a snapshot a moment later settles th
 
 from __future__ import annotations
 
+import asyncio
 from typing import ClassVar
 
 from rich.text import Text
@@ -35,7 +36,7 @@ CHIPS: dict[str, str | None] = {
     "Mine": "mine",
 }
 #: rows per snapshot: a screen shows a few dozen; the daemon pages the rest
-PAGE = 500
+PAGE = 200
 #: after an event, the snapshot that settles what events cannot say comes this much later
 SETTLE_S = 0.5
 COLUMNS = ("ID", "STATE", "PRI", "ASSIGNEE", "TITLE", "CREATED")
@@ -79,9 +80,11 @@ class IssuesScreen(HangarScreen):
     async def refresh_snapshot(self) -> None:
         assigned = CHIPS[self.chip]
         params = api.IssuesListParams(limit=PAGE, assigned=assigned)  # type: ignore[arg-type]
-        try:
-            page = await self.hangar.request(calls.ISSUES_LIST, params)
-            agents = await self.hangar.request(calls.AGENTS_LIST, api.WorkspaceScoped())
+        try:  # both at once: the first paint waits for the slower, not the sum
+            page, agents = await asyncio.gather(
+                self.hangar.request(calls.ISSUES_LIST, params),
+                self.hangar.request(calls.AGENTS_LIST, api.WorkspaceScoped()),
+            )
         except (LinkDown, RemoteError):
             return  # the banner says why; what is shown stays
         self.actors = agents.actors
