@@ -112,3 +112,87 @@ def test_ainb_needs_a_terminal_and_says_so(hangar: Hangar) -> None:
         env=hangar.env, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     assert res.returncode == 2 and "needs a terminal" in res.stderr
+
+
+def test_task_detail_streams_the_transcript(hangar: Hangar, tui: Pane) -> None:
+    gate = hangar.tmp / "go-on"
+    script = f"echo first line; while [ ! -e {gate} ]; do sleep 0.1; done; echo second line"
+    hangar.json("agent", "create", "--name", "talker", "--provider", "command",
+                "--command", f"sh -c '{script}'")  # fmt: skip
+    tui.wait("No issues yet")
+    made = hangar.assign("talker", "Stream to me")
+    tui.wait("Stream to me")
+    tui.keys("Enter")  # the issue's task
+    tui.wait("first line", "running")
+    gate.touch()
+    tui.wait("second line", "done")
+    assert hangar.task(made["task"]["id"])["status"] == "done"
+
+
+def test_kanban_columns_and_a_card_moved_by_hand(hangar: Hangar, tui: Pane) -> None:
+    hangar.json("agent", "create", "--name", "slow", "--provider", "command",
+                "--command", "sleep 60")  # fmt: skip
+    hangar.assign("slow", "Holds slot")
+    waiting = hangar.assign("slow", "Waits")["task"]["id"]
+    tui.keys("K")
+    text = tui.wait("Waits", "Holds slot")
+    for column in ("Queued", "Running", "Done", "Failed"):
+        assert column in text, text
+    tui.keys("S-Left")  # queued → (wrapping) failed: a cancel, which the daemon allows
+    tui.wait("Queued 0", "Failed 1")
+    wait_until(lambda: hangar.task(waiting)["status"] == "cancelled", timeout=20)
+
+
+def test_the_agent_picker_opens_with_presence(hangar: Hangar, tui: Pane) -> None:
+    hangar.json("agent", "create", "--name", "picky", "--provider", "command",
+                "--command", "true")  # fmt: skip
+    hangar.run("issue", "create", "--title", "Who takes it", "--no-repo")
+    tui.wait("Who takes it")
+    tui.keys("a")
+    tui.wait("Assign to", "● picky", "● you")
+    tui.keys("Escape")
+    tui.wait("Who takes it")
+
+
+def test_daemon_health_and_logs(hangar: Hangar, tui: Pane) -> None:
+    tui.wait("No issues yet")
+    tui.keys("D")
+    text = tui.wait("Slots", "Daemon pid", "Throughput")
+    assert str(hangar.daemon_pid) in text
+    tui.keys("L")
+    tui.wait("daemon started")
+
+
+@pytest.fixture
+def home(hangar: Hangar) -> Iterator[Pane]:
+    hangar.run("daemon", "start")
+    pane = _start(hangar, "home", "ainb_main")
+    try:
+        yield pane
+    finally:
+        subprocess.run(["tmux", "kill-server"], env=hangar.env, capture_output=True, timeout=20)
+
+
+def test_a_plugin_screen_is_drawn_from_ainb_home(hangar: Hangar, home: Pane) -> None:
+    home.wait("Plugin screens", "Analytics", "burndown")
+    home.keys("Tab")  # to the plugin screens
+    home.keys("Enter")
+    home.wait("Analytics — plugin burndown", "daily")
+    home.keys("w")  # the plugin's own key
+    home.wait("weekly")
+    home.keys("Escape")
+    home.wait("Sessions", "Plugin screens")
+
+
+def test_attach_hands_the_terminal_over_and_detach_comes_back(hangar: Hangar, home: Pane) -> None:
+    repo = make_repo(hangar.tmp / "sess-repo")
+    hangar.run("session", "create", "attached", "--repo", str(repo), "--command", "cat")
+    home.wait("attached")
+    home.keys("Enter")  # attach: the app steps aside for tmux
+    home.wait("[harness-a")  # tmux's own status line: [harness-attached], clipped
+    home.type("typed through")
+    home.keys("Enter")
+    home.wait("typed through")
+    home.keys("C-b", "d")  # detach: back to the same screen
+    text = home.wait("Sessions", "attached", "Plugin screens")
+    assert "[harness-a" not in text

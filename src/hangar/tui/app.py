@@ -52,6 +52,11 @@ NAVIGATION = (
     ("D", "health", "Health"),
     ("L", "logs", "Logs"),
     ("H", "home", "Home"),
+    # the seed's keys for screens whose capabilities arrive with their own issues: their
+    # places are kept, and a key appears once its screen registers above
+    ("4", "skills", "Skills"),
+    ("5", "autopilots", "Autopilots"),
+    ("comma", "settings", "Settings"),
 )
 
 
