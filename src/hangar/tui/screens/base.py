@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -16,7 +16,7 @@ from hangar.tui.widgets.banner import LinkBanner
 
 if TYPE_CHECKING:
     from hangar.proto.events import AnyEvent
-    from hangar.tui.app import HangarApp
+    from hangar.tui.host import Host
 
 __all__ = ["MIN_HEIGHT", "MIN_WIDTH", "HangarScreen"]
 
@@ -42,11 +42,8 @@ class HangarScreen(Screen[None]):
     """
 
     @property
-    def hangar(self) -> HangarApp:
-        from hangar.tui.app import HangarApp
-
-        assert isinstance(self.app, HangarApp)
-        return self.app
+    def hangar(self) -> Host:
+        return cast("Host", self.app)  # HangarApp, the only app these screens are mounted in
 
     def compose(self) -> ComposeResult:
         yield Header()
