@@ -13,7 +13,7 @@ from hangar.core.paths import HangarPaths
 from hangar.testing import InProcessDaemon, wait_for
 from hangar.tui.app import HangarApp
 
-__all__ = ["Served", "running", "shown", "wait_shown"]
+__all__ = ["Served", "file_task", "running", "shown", "status_of", "wait_shown", "wait_status"]
 
 SIZE = (120, 40)
 
@@ -64,3 +64,21 @@ async def wait_shown(pilot: Pilot[Any], *needles: str, timeout: float = 10) -> s
             f"not shown within {timeout}s: {needles!r}\n--- screen ---\n{last}"
         ) from None
     return last
+
+
+async def status_of(served: Served, task_id: str) -> str:
+    detail = await served.call("hangar/task_get", {"task_id": task_id})
+    return str(detail["task"]["status"])
+
+
+async def wait_status(served: Served, task_id: str, *statuses: str, timeout: float = 60) -> None:
+    async def there() -> bool:
+        return await status_of(served, task_id) in statuses
+
+    await wait_for(there, timeout=timeout, interval=0.05)
+
+
+async def file_task(served: Served, title: str, agent: str) -> str:
+    """An issue assigned to ``agent``: the id of the task that queues."""
+    made = await served.call("hangar/issue_create", {"title": title, "assign": agent})
+    return str(made["task"]["id"])

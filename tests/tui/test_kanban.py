@@ -18,30 +18,12 @@ from hangar.tui.screens import kanban as kanban_module
 from hangar.tui.screens.kanban import BOARD, CardColumn, KanbanScreen
 from hangar.tui.style import short_id
 from tests.daemon.helpers import make_agent
-from tests.tui.helpers import Served, running, shown, wait_shown
+from tests.tui.helpers import Served, file_task, running, shown, status_of, wait_shown, wait_status
 
 LANES = [lane.key for lane in BOARD]
 
 
 # -- helpers ---------------------------------------------------------------------------------
-
-
-async def status_of(served: Served, task_id: str) -> str:
-    detail = await served.call(methods.TASK_GET, {"task_id": task_id})
-    return str(detail["task"]["status"])
-
-
-async def wait_status(served: Served, task_id: str, *statuses: str) -> None:
-    async def there() -> bool:
-        return await status_of(served, task_id) in statuses
-
-    await wait_for(there, timeout=30, interval=0.05)
-
-
-async def file_task(served: Served, title: str, agent: str) -> str:
-    """An issue assigned to ``agent``: the id of the task that queues."""
-    made = await served.call(methods.ISSUE_CREATE, {"title": title, "assign": agent})
-    return str(made["task"]["id"])
 
 
 async def busy_agent(served: Served) -> str:

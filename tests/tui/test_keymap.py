@@ -36,7 +36,9 @@ def test_a_broken_file_is_reported_not_fatal(tmp_path: Path) -> None:
     keymap = load_keymap(path, lambda: KNOWN)
     assert keymap.keys == {} and "key remaps ignored" in keymap.problems[0]
     path.write_text('keymap = "n"\n', encoding="utf-8")
-    assert load_keymap(path, lambda: KNOWN).problems == ["[keymap] must be a table of binding id = keys"]
+    assert load_keymap(path, lambda: KNOWN).problems == [
+        "[keymap] must be a table of binding id = keys"
+    ]
 
 
 def test_every_binding_has_an_id_unique_on_its_screen() -> None:
