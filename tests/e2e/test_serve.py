@@ -47,6 +47,12 @@ window.WebSocket = Teed;
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """SQLite only: this tests the browser view, not the daemon's backends."""
+    return f"sqlite+aiosqlite:///{tmp_path / 'hangar.db'}"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

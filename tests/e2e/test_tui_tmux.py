@@ -8,12 +8,19 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from tests.e2e.harness import Hangar, make_repo, wait_until
 
 ENTRY = "from hangar.cli.main import {fn}; {fn}()"
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """SQLite only: these test the UI, and the daemon's two backends are tested elsewhere."""
+    return f"sqlite+aiosqlite:///{tmp_path / 'hangar.db'}"
 
 
 @dataclass
@@ -134,8 +141,9 @@ def test_kanban_columns_and_a_card_moved_by_hand(hangar: Hangar, tui: Pane) -> N
                 "--command", "sleep 60")  # fmt: skip
     hangar.assign("slow", "Holds slot")
     waiting = hangar.assign("slow", "Waits")["task"]["id"]
+    tui.wait("Waits", "Holds slot")  # the app is up (on Issues) before a key is sent
     tui.keys("K")
-    text = tui.wait("Waits", "Holds slot")
+    text = tui.wait("Queued 1", "Running 1")
     for column in ("Queued", "Running", "Done", "Failed"):
         assert column in text, text
     tui.keys("S-Left")  # queued → (wrapping) failed: a cancel, which the daemon allows
