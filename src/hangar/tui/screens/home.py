@@ -38,6 +38,7 @@ from hangar.proto.rows import SessionRow
 from hangar.tui import handoff
 from hangar.tui.link import LinkDown, describe_error
 from hangar.tui.screens.base import HangarScreen
+from hangar.tui.screens.modals import Form
 from hangar.tui.screens.plugin import (
     AppPlugins,
     PluginScreen,
@@ -376,37 +377,6 @@ class HomeScreen(HangarScreen):
 # -- the modals ---------------------------------------------------------------------------------
 
 
-class HomeForm(ModalScreen[bool]):
-    """A small form: ctrl+s (or Enter in a field) submits, esc cancels. The submit
-    callback returns None when the daemon took it, or the line to show (the form stays)."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "submit", "Submit", id="form.submit", priority=True),
-        Binding("escape", "cancel", "Cancel", id="form.cancel"),
-    ]
-    DEFAULT_CSS = """
-    HomeForm { align: center middle; }
-    HomeForm > Vertical {
-        width: 80%; max-width: 100; height: auto; max-height: 90%;
-        border: thick $accent; background: $surface; padding: 1 2;
-    }
-    HomeForm .form-error { color: $error; height: auto; }
-    """
-
-    def error(self, text: str) -> None:
-        self.query_one(".form-error", Static).update(text)
-
-    @on(Input.Submitted)
-    async def _entered(self) -> None:
-        await self.action_submit()
-
-    async def action_submit(self) -> None:
-        raise NotImplementedError
-
-    def action_cancel(self) -> None:
-        self.dismiss(False)
-
-
 @dataclass(frozen=True)
 class SessionDraft:
     name: str
@@ -415,7 +385,7 @@ class SessionDraft:
     command: list[str] | None
 
 
-class SessionForm(HomeForm):
+class SessionForm(Form):
     """A new session: its name, the repository, the agent command."""
 
     BINDING_GROUP_TITLE = "New session"
@@ -462,7 +432,7 @@ class SessionForm(HomeForm):
         self.dismiss(True)
 
 
-class SendForm(HomeForm):
+class SendForm(Form):
     """Text to type into a session (Enter is pressed after it)."""
 
     BINDING_GROUP_TITLE = "Send"

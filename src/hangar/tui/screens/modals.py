@@ -19,7 +19,7 @@ from textual.widgets.option_list import Option
 from hangar.proto.rows import ActorRow
 from hangar.tui.recents import Recents
 
-__all__ = ["MODALS", "AgentPicker", "IssueDraft", "IssueForm"]
+__all__ = ["MODALS", "AgentPicker", "Form", "IssueDraft", "IssueForm"]
 
 #: colour of a presence dot
 PRESENCE = {"online": "green", "busy": "yellow", "offline": "grey50"}
@@ -31,7 +31,41 @@ class IssueDraft:
         self.description = description
 
 
-class IssueForm(ModalScreen[bool]):
+class Form(ModalScreen[bool]):
+    """A small form: ctrl+s (or Enter in a field) submits, esc cancels. Subclasses compose
+    the fields and a ``Static(classes="form-error")``; ``action_submit`` checks only what is
+    missing and shows the daemon's refusal with ``error`` — the form stays, nothing typed
+    is lost."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "submit", "Submit", id="form.submit", priority=True),
+        Binding("escape", "cancel", "Cancel", id="form.cancel"),
+    ]
+    DEFAULT_CSS = """
+    Form { align: center middle; }
+    Form > Vertical {
+        width: 80%; max-width: 100; height: auto; max-height: 90%;
+        border: thick $accent; background: $surface; padding: 1 2;
+    }
+    Form TextArea { height: 8; }
+    Form .form-error { color: $error; height: auto; }
+    """
+
+    def error(self, text: str) -> None:
+        self.query_one(".form-error", Static).update(text)
+
+    @on(Input.Submitted)
+    async def _entered(self) -> None:
+        await self.action_submit()
+
+    async def action_submit(self) -> None:
+        raise NotImplementedError
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class IssueForm(Form):
     """Title and description. ``submit`` is called with the draft and returns None when
     the daemon took it, or the line to show (its refusal) — then the form stays open."""
 
@@ -40,15 +74,6 @@ class IssueForm(ModalScreen[bool]):
         Binding("ctrl+s", "submit", "Create", id="form.submit", priority=True),
         Binding("escape", "cancel", "Cancel", id="form.cancel"),
     ]
-    DEFAULT_CSS = """
-    IssueForm { align: center middle; }
-    IssueForm > Vertical {
-        width: 80%; max-width: 100; height: auto; max-height: 90%;
-        border: thick $accent; background: $surface; padding: 1 2;
-    }
-    IssueForm TextArea { height: 8; }
-    IssueForm #form-error { color: $error; height: auto; }
-    """
 
     def __init__(self, submit: Callable[[IssueDraft], Awaitable[str | None]]) -> None:
         super().__init__()
@@ -59,31 +84,23 @@ class IssueForm(ModalScreen[bool]):
             yield Label("New issue  (ctrl+s creates, esc cancels)")
             yield Input(placeholder="Title: what needs doing, in one line", id="title")
             yield TextArea(id="description")
-            yield Static("", id="form-error")
+            yield Static("", classes="form-error")
 
     def on_mount(self) -> None:
         self.query_one("#title", Input).focus()
 
-    @on(Input.Submitted, "#title")
-    async def _title_entered(self) -> None:
-        await self.action_submit()
-
     async def action_submit(self) -> None:
         title = self.query_one("#title", Input).value.strip()
         description = self.query_one("#description", TextArea).text.strip() or None
-        error = self.query_one("#form-error", Static)
         if not title:
-            error.update("The title is missing: say in one line what needs doing.")
+            self.error("The title is missing: say in one line what needs doing.")
             self.query_one("#title", Input).focus()
             return
         problem = await self._submit(IssueDraft(title, description))
         if problem:
-            error.update(problem)
+            self.error(problem)
             return
         self.dismiss(True)
-
-    def action_cancel(self) -> None:
-        self.dismiss(False)
 
 
 class AgentPicker(ModalScreen[str | None]):
