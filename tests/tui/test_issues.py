@@ -160,3 +160,15 @@ async def test_the_ui_says_when_the_daemon_is_gone_and_heals_when_it_is_back(
             await d2.call("hangar/issue_create", {"title": "during the outage"})
             text = await wait_shown(pilot, "during the outage", timeout=15)
             assert "daemon unreachable" not in text
+
+
+async def test_the_picker_offers_an_agent_made_after_the_last_snapshot(served: Served) -> None:
+    await served.call("hangar/issue_create", {"title": "pick someone new"})
+    async with running(served) as pilot:
+        await wait_shown(pilot, "pick someone new")
+        # no event says an agent was made: only asking when the picker opens can know
+        await served.call("hangar/agent_create", {"name": "newcomer", "provider": "command",
+                                                  "command": ["true"]})  # fmt: skip
+        await pilot.press("a")
+        await wait_for(lambda: isinstance(pilot.app.screen, AgentPicker))
+        await wait_shown(pilot, "● newcomer", "● you")

@@ -183,11 +183,17 @@ class IssuesScreen(HangarScreen):
 
         self.app.push_screen(IssueForm(submit))
 
-    def action_assign(self) -> None:
+    async def action_assign(self) -> None:
         issue = self.highlighted
         if issue is None:
             self.notify("No issue is highlighted.", severity="warning")
             return
+        # who can be picked now, not at the last snapshot: an agent made a moment ago counts
+        agents = await self.hangar.rpc(calls.AGENTS_LIST, api.WorkspaceScoped())
+        if agents is None:
+            return
+        self.actors = agents.actors
+        self.names = {a.actor_ref: a.display_name for a in agents.actors}
         recents = Recents(self.hangar.paths.tui_state)
 
         async def picked(ref: str | None) -> None:
