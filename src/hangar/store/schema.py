@@ -274,7 +274,7 @@ daemon_socket_token = Table(
     CheckConstraint("id = 1", name="singleton"),
 )
 
-# --- autopilots (0009) ------------------------------------------------------------------
+# --- autopilots (0009, 0020) ------------------------------------------------------------
 
 autopilot = Table(
     "autopilot",
@@ -289,8 +289,22 @@ autopilot = Table(
     Column("next_tick_at", BigInteger),
     Column("enabled", Integer, nullable=False, server_default="1"),
     Column("created_at", BigInteger, nullable=False),
+    Column("timezone", Text, nullable=False, server_default="UTC"),
+    Column("mode", Text, nullable=False, server_default="run"),
+    Column("disabled_reason", Text),
+    Column("updated_at", BigInteger),
+    Column("deleted_at", BigInteger),
     CheckConstraint("enabled IN (0, 1)", name="enabled"),
-    Index("idx_autopilot_workspace_name", "workspace_id", "name", unique=True),
+    CheckConstraint(_in("mode", ("issue", "run")), name="mode"),
+    # a deleted autopilot keeps its row (its runs point at it) but frees its name
+    Index(
+        "idx_autopilot_workspace_name",
+        "workspace_id",
+        "name",
+        unique=True,
+        sqlite_where=text("deleted_at IS NULL"),
+        postgresql_where=text("deleted_at IS NULL"),
+    ),
     Index(
         "idx_autopilot_next_tick",
         "workspace_id",
@@ -308,7 +322,13 @@ autopilot_run = Table(
     Column("started_at", BigInteger, nullable=False),
     Column("completed_at", BigInteger),
     Column("status", Text, nullable=False, server_default="running"),
+    Column("planned_at", BigInteger),
+    Column("trigger", Text, nullable=False, server_default="schedule"),
+    Column("issue_id", Text),
     CheckConstraint(_in("status", ("running", "completed", "failed", "cancelled")), name="status"),
+    CheckConstraint(_in("trigger", ("schedule", "manual")), name="trigger"),
+    # the idempotency key of a fire: two schedulers cannot both insert the same planned run
+    Index("idx_autopilot_run_planned", "autopilot_id", "planned_at", unique=True),
 )
 Index(
     "idx_autopilot_run_autopilot_started",
