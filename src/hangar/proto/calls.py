@@ -20,6 +20,7 @@ from typing import Any, Final, Generic, TypeVar
 import msgspec
 
 from hangar.proto import api, methods
+from hangar.proto import autopilots as ap
 from hangar.proto.rows import AgentRow, IssueRow, SessionRow, TaskRow, WorkspaceRow
 
 __all__ = ["ALL", "BY_METHOD", "Call"]
@@ -90,6 +91,16 @@ SESSION_DELETE: Final = Call(
 )
 SESSION_RESUME: Final = Call(methods.SESSION_RESUME, api.SessionResumeParams, SessionRow)
 
+# autopilots
+AUTOPILOTS_LIST: Final = Call(methods.AUTOPILOTS_LIST, api.WorkspaceScoped, ap.AutopilotsListResult)
+AUTOPILOT_GET: Final = Call(methods.AUTOPILOT_GET, ap.AutopilotRef, ap.AutopilotDetail)
+AUTOPILOT_CREATE: Final = Call(methods.AUTOPILOT_CREATE, ap.AutopilotCreateParams, ap.AutopilotRow)
+AUTOPILOT_UPDATE: Final = Call(methods.AUTOPILOT_UPDATE, ap.AutopilotUpdateParams, ap.AutopilotRow)
+AUTOPILOT_DELETE: Final = Call(methods.AUTOPILOT_DELETE, ap.AutopilotRef, ap.AutopilotDeleteResult)
+AUTOPILOT_RUN: Final = Call(methods.AUTOPILOT_RUN, ap.AutopilotRef, ap.AutopilotRunResult)
+AUTOPILOT_RUNS: Final = Call(methods.AUTOPILOT_RUNS, ap.AutopilotRunsParams, ap.AutopilotRunsResult)
+CRON_PREVIEW: Final = Call(methods.CRON_PREVIEW, ap.CronPreviewParams, ap.CronPreviewResult)
+
 #: every descriptor above, in the order of ``proto.methods``
 ALL: Final[tuple[Call[Any, Any], ...]] = (
     AUTH_HELLO,
@@ -126,6 +137,14 @@ ALL: Final[tuple[Call[Any, Any], ...]] = (
     SESSION_ARCHIVE,
     SESSION_DELETE,
     SESSION_RESUME,
+    AUTOPILOTS_LIST,
+    AUTOPILOT_GET,
+    AUTOPILOT_CREATE,
+    AUTOPILOT_UPDATE,
+    AUTOPILOT_DELETE,
+    AUTOPILOT_RUN,
+    AUTOPILOT_RUNS,
+    CRON_PREVIEW,
 )
 
 BY_METHOD: Final[Mapping[str, Call[Any, Any]]] = MappingProxyType({c.method: c for c in ALL})

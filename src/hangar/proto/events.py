@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import msgspec
 
+from hangar.proto.autopilots import AutopilotRow
 from hangar.proto.rows import IssueRow
 
 __all__ = [
     "AnyEvent",
+    "AutopilotChanged",
+    "AutopilotRunChanged",
     "Event",
     "IssueCreated",
     "IssueUpdated",
@@ -66,6 +69,26 @@ class TaskFinished(Event, kw_only=True, tag="task_finished"):
     ended_at: int
 
 
+class AutopilotChanged(Event, kw_only=True, tag="autopilot_changed"):
+    """Created, edited, enabled, disabled (by a person or by the failure rule) or deleted."""
+
+    autopilot: AutopilotRow
+    deleted: bool = False
+
+
+class AutopilotRunChanged(Event, kw_only=True, tag="autopilot_run_changed"):
+    """A fire made a run (``running``), was skipped (``skipped``: no rows were written), or a
+    run finished (``completed`` / ``failed`` / ``cancelled``)."""
+
+    autopilot_id: str
+    autopilot_name: str = ""
+    status: str
+    run_id: str | None = None
+    planned_at: int | None = None
+    task_id: str | None = None
+    reason: str | None = None
+
+
 AnyEvent = (
     IssueCreated
     | IssueUpdated
@@ -73,7 +96,9 @@ AnyEvent = (
     | TaskStarted
     | TaskMessage
     | TaskProgress
-    | (TaskFinished)
+    | TaskFinished
+    | AutopilotChanged
+    | AutopilotRunChanged
 )
 
 

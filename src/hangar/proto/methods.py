@@ -8,6 +8,14 @@ __all__ = [
     "AGENT_CREATE",
     "AGENT_GET",
     "AUTH_HELLO",
+    "AUTOPILOTS_LIST",
+    "AUTOPILOT_CREATE",
+    "AUTOPILOT_DELETE",
+    "AUTOPILOT_GET",
+    "AUTOPILOT_RUN",
+    "AUTOPILOT_RUNS",
+    "AUTOPILOT_UPDATE",
+    "CRON_PREVIEW",
     "DAEMON_HEALTH",
     "DAEMON_SHUTDOWN",
     "EVENT",
@@ -81,6 +89,16 @@ SESSION_ATTACH_HINT = "hangar/session_attach_hint"
 SESSION_ARCHIVE = "hangar/session_archive"
 SESSION_DELETE = "hangar/session_delete"
 SESSION_RESUME = "hangar/session_resume"
+
+# autopilots (cron schedules that file work)
+AUTOPILOTS_LIST = "hangar/autopilots_list"
+AUTOPILOT_GET = "hangar/autopilot_get"
+AUTOPILOT_CREATE = "hangar/autopilot_create"
+AUTOPILOT_UPDATE = "hangar/autopilot_update"
+AUTOPILOT_DELETE = "hangar/autopilot_delete"
+AUTOPILOT_RUN = "hangar/autopilot_run"
+AUTOPILOT_RUNS = "hangar/autopilot_runs"
+CRON_PREVIEW = "hangar/cron_preview"
 
 # server → client notification
 EVENT = "hangar/event"

@@ -52,6 +52,7 @@ async def create(
     repo_path: str | None,
     creator: str,
     assign_agent: str | None,
+    autopilot_run_id: str | None = None,
 ) -> tuple[IssueRow, TaskRow | None]:
     title = title.strip()
     if not title:
@@ -82,7 +83,14 @@ async def create(
     row = issue_row(result.mappings().one())
     task = None
     if assignee is not None:
-        task = await tasks.insert_queued(conn, ctx, assignee, issue_id=row.id, priority=priority)
+        task = await tasks.insert_queued(
+            conn,
+            ctx,
+            assignee,
+            issue_id=row.id,
+            priority=priority,
+            autopilot_run_id=autopilot_run_id,
+        )
     return row, task
 
 

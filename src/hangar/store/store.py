@@ -41,6 +41,7 @@ from hangar.store import (
     transcript,
     workspaces,
 )
+from hangar.store.autopilots import AutopilotStore
 from hangar.store.context import StoreContext
 from hangar.store.engine import WRITE_OPTION, Dialect, create_engine, dialect_of
 from hangar.store.finalize import TaskChange
@@ -64,6 +65,7 @@ class Store:
         self.dialect: Dialect = dialect_of(engine)
         self._lock_key = lock_key(engine) if self.dialect == "sqlite" else None
         self._default: tuple[WorkspaceRow, float] | None = None
+        self.autopilots = AutopilotStore(self._read, self._write, self._ctx)
 
     @classmethod
     async def open(cls, url: str, *, clock: Clock, ids: IdGen, migrate: bool = True) -> Store:
