@@ -22,6 +22,7 @@ _HANGAR_COMMANDS = {
     "daemon": ("hangar.cli.daemon_cmd", "daemon", "Start, stop and inspect the daemon."),
     "workspace": ("hangar.cli.workspace", "workspace", "List, create and switch workspaces."),
     "agent": ("hangar.cli.agent", "agent", "Create and inspect agents."),
+    "autopilot": ("hangar.cli.autopilot", "autopilot", "Recurring work on a cron schedule."),
     "issue": ("hangar.cli.issue", "issue", "File work as issues and assign it to agents."),
     "task": ("hangar.cli.task", "task", "Follow, cancel and retry agent runs."),
     "logs": ("hangar.cli.logs", "logs", "Read the daemon's structured logs."),

@@ -25,9 +25,18 @@ from hangar.core.fsm import ACTIVE, TaskStatus, parse_status
 from hangar.daemon.events import EventBus
 from hangar.daemon.signals import RunSignals
 from hangar.daemon.throughput import ThroughputRing
-from hangar.proto.events import IssueCreated, IssueUpdated, TaskFinished, TaskQueued, TaskStarted
+from hangar.proto.events import (
+    AutopilotChanged,
+    AutopilotRunChanged,
+    IssueCreated,
+    IssueUpdated,
+    TaskFinished,
+    TaskQueued,
+    TaskStarted,
+)
 from hangar.proto.rows import IssueRow, TaskRow
 from hangar.store import InvalidTransition, RecoveryReport, Store, SweepReport, TaskChange
+from hangar.store.autopilots import FireOutcome
 
 __all__ = ["CANCEL_WAIT_S", "Lifecycle", "Refused"]
 
@@ -37,6 +46,12 @@ CANCEL_WAIT_S = 30.0
 T = TypeVar("T")
 
 _RESULT_OF = {TaskStatus.DONE: "success", TaskStatus.CANCELLED: "cancelled"}
+#: the autopilot run's status once its task ended for good (the store's cascade)
+_RUN_STATUS = {
+    TaskStatus.DONE: "completed",
+    TaskStatus.FAILED: "failed",
+    TaskStatus.CANCELLED: "cancelled",
+}
 
 
 class Refused(ValueError):
@@ -100,6 +115,50 @@ class Lifecycle:
         issue = await self.store.issue_update(workspace_id, issue_id, **fields)
         await self.events.publish(workspace_id, IssueUpdated(issue=issue))
         return issue
+
+    # -- autopilots ------------------------------------------------------------------------
+    async def fire_autopilot(
+        self, autopilot_id: str, *, expected_tick: int | None, trigger: str = "schedule"
+    ) -> FireOutcome:
+        """One fire (a due tick, or ``trigger="manual"``): the run and its task in one
+        write, then what it implies (docs/autopilots.md#a-fire)."""
+        out = await _persist(
+            lambda: self.store.autopilots.fire(
+                autopilot_id, expected_tick=expected_tick, trigger=trigger
+            )
+        )
+        ap = out.autopilot
+        if ap is None or out.status in ("gone", "duplicate"):
+            return out
+        ws = ap.workspace_id
+        logged = {"autopilot_id": ap.id, "autopilot": ap.name, "planned_at": out.planned_at}
+
+        def run_changed(status: str, **more: Any) -> AutopilotRunChanged:
+            return AutopilotRunChanged(
+                autopilot_id=ap.id,
+                autopilot_name=ap.name,
+                planned_at=out.planned_at,
+                status=status,
+                **more,
+            )
+
+        if out.status == "running" and out.run is not None and out.task is not None:
+            self.log.info("autopilot fired", run_id=out.run.id, task_id=out.task.id, **logged)
+            if out.issue is not None:
+                await self.events.publish(ws, IssueCreated(issue=out.issue))
+            await self.events.publish(
+                ws, run_changed("running", run_id=out.run.id, task_id=out.task.id)
+            )
+            await self._queued([out.task])
+        elif out.status == "skipped":
+            self.log.info("autopilot.tick_skipped", reason=out.reason, **logged)
+            await self.events.publish(ws, run_changed("skipped", reason=out.reason))
+        elif out.status == "late":
+            self.log.warning("autopilot fire missed", reason=out.reason, **logged)
+        elif out.status == "paused":
+            self.log.warning("autopilot disabled itself", reason=out.reason, **logged)
+        await self.events.publish(ws, AutopilotChanged(autopilot=ap))
+        return out
 
     # -- a run, as its runner sees it -----------------------------------------------------
     async def claim(self, runtime_ids: Sequence[str]) -> TaskRow | None:
@@ -228,6 +287,8 @@ class Lifecycle:
             return
         await self._announce_end(change.task)
         await self._issues_moved(change.task.workspace_id, change.issues)
+        if change.task.autopilot_run_id is not None and not change.children:
+            await self._run_ended(change.task)
         # no wake: what a finish frees (a slot, the agent's cap, the (issue, agent) guard)
         # is used when the run leaves its dispatcher, which looks again then; a claim pass
         # here could not use the slot yet and only queues behind the next task's writes
@@ -253,6 +314,23 @@ class Lifecycle:
                 status=task.status,
                 failure_reason=task.failure_reason,
                 ended_at=ended,
+            ),
+        )
+
+    async def _run_ended(self, task: TaskRow) -> None:
+        """The task of an autopilot run ended for good: so did the run (the store's cascade)."""
+        status = _RUN_STATUS.get(TaskStatus(task.status))
+        owner = await self.store.autopilots.owner_of_run(task.autopilot_run_id or "")
+        if status is None or owner is None:
+            return
+        await self.events.publish(
+            task.workspace_id,
+            AutopilotRunChanged(
+                autopilot_id=owner[0],
+                autopilot_name=owner[1],
+                status=status,
+                run_id=task.autopilot_run_id,
+                task_id=task.id,
             ),
         )
 

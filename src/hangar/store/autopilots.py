@@ -520,15 +520,15 @@ class AutopilotStore:
                 conn, self._ctx, autopilot_id, expected_tick=expected_tick, trigger=trigger
             )
 
-    async def instructions_of_run(self, run_id: str) -> tuple[str, str] | None:
-        """(name, instructions) of the autopilot a run belongs to: the prompt of a run-mode
-        task."""
+    async def owner_of_run(self, run_id: str) -> tuple[str, str, str] | None:
+        """(id, name, instructions) of the autopilot a run belongs to, deleted or not: the
+        prompt of a run-mode task, and the names its events carry."""
         async with self._read() as conn:
             found = (
                 await conn.execute(
-                    select(_AP.c.name, _AP.c.instructions)
+                    select(_AP.c.id, _AP.c.name, _AP.c.instructions)
                     .join(_RUN, _RUN.c.autopilot_id == _AP.c.id)
                     .where(_RUN.c.id == run_id)
                 )
             ).first()
-        return None if found is None else (found.name, found.instructions or "")
+        return None if found is None else (found.id, found.name, found.instructions or "")

@@ -61,6 +61,7 @@ class InProcessDaemon:
         self.store = daemon.store
         self.lifecycle = daemon.lifecycle
         self.dispatcher = daemon.dispatcher
+        self.scheduler = daemon.scheduler
         self.events = daemon.events
         self.routes: RouteTable[Any] = daemon.routes()
         self.conn = FakeConnection()

@@ -37,9 +37,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("autopilot_run") as batch:
         batch.add_column(sa.Column("planned_at", sa.BigInteger(), nullable=True))
-        batch.add_column(
-            sa.Column("trigger", sa.Text(), server_default="schedule", nullable=False)
-        )
+        batch.add_column(sa.Column("trigger", sa.Text(), server_default="schedule", nullable=False))
         batch.add_column(sa.Column("issue_id", sa.Text(), nullable=True))
         batch.create_check_constraint(
             op.f("ck_autopilot_run_trigger"), "trigger IN ('schedule', 'manual')"
