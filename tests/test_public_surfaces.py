@@ -19,22 +19,29 @@ PACKAGES = ["hangar.store", "hangar.client", "hangar.testing"]
 #: modules other layers import directly
 MODULES = [
     "hangar.proto.api",
+    "hangar.proto.auth",
+    "hangar.proto.beads",
     "hangar.proto.calls",
+    "hangar.proto.comments",
     "hangar.proto.events",
     "hangar.proto.framing",
     "hangar.proto.jsonrpc",
     "hangar.proto.methods",
     "hangar.proto.routes",
     "hangar.proto.rows",
+    "hangar.proto.scopes",
+    "hangar.proto.skills",
     "hangar.plugins.sdk",
     "hangar.daemon.events",
     "hangar.daemon.lifecycle",
     "hangar.daemon.signals",
+    "hangar.adapters.beads",
     "hangar.adapters.executor",
     "hangar.adapters.files",
     "hangar.adapters.git",
     "hangar.adapters.process",
     "hangar.adapters.procfs",
+    "hangar.adapters.skill_source",
 ]
 
 

@@ -17,6 +17,7 @@ from hangar.daemon.lifecycle import Lifecycle, Refused
 from hangar.daemon.signals import RunSignals
 from hangar.proto.events import (
     AnyEvent,
+    CommentCreated,
     IssueCreated,
     IssueUpdated,
     TaskFinished,
@@ -140,11 +141,13 @@ async def test_an_issue_update_announces_the_written_row(world: World) -> None:
     issue, _ = await world.issue(assign=False)
     world.mark()
 
-    updated = await world.lc.update_issue(world.ws, issue.id, state="done", priority=3)
+    edit = await world.lc.edit_issue(world.ws, issue.id, state="done", priority=3)
 
+    updated = edit.issue
     assert (updated.state, updated.priority) == ("done", 3)
     assert world.events() == [IssueUpdated(issue=updated)]
-    assert world.store.calls == ["issue_update"]
+    assert world.store.calls == ["issue_edit"]
+    assert not world.woken
 
 
 # -- a run -----------------------------------------------------------------------------------
@@ -207,6 +210,13 @@ async def test_complete_announces_success_moves_the_issue_and_counts_it(world: W
     assert change.task.result == {"content": "ok"}
     [issue] = change.issues
     assert issue.state == "done"
+    # the agent's answer joins its issue's thread in the same write
+    [comment] = change.comments
+    assert (comment.issue_id, comment.author, comment.body) == (
+        issue.id,
+        f"agent:{world.agent}",
+        "ok",
+    )
     assert world.events() == [
         TaskFinished(
             task_id=task.id,
@@ -216,6 +226,7 @@ async def test_complete_announces_success_moves_the_issue_and_counts_it(world: W
             ended_at=world.clock.now_ms(),
         ),
         IssueUpdated(issue=issue),
+        CommentCreated(comment=comment),
     ]
     assert (world.success_count(), world.failure_count()) == (1, 0)
     # the slot, the cap and the (issue, agent) guard are used when the run leaves its

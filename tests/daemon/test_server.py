@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 
 from hangar.daemon.rpc import server as server_mod
+from hangar.daemon.rpc.auth import SOCKET_GRANT, Grant
 from hangar.daemon.rpc.server import RpcServer
 from hangar.proto.framing import encode_frame, read_frame
+from hangar.proto.jsonrpc import UNAUTHORIZED, RpcError
 from hangar.proto.routes import RouteTable
 
 TOKEN = "hgr_test_token"
@@ -22,6 +24,18 @@ TOKEN = "hgr_test_token"
 class _Log:
     def __getattr__(self, name: str) -> Any:
         return lambda *a, **k: None
+
+
+class _OneToken:
+    """The one token of these tests grants everything."""
+
+    async def hello(self, token: str) -> Grant:
+        if token != TOKEN:
+            raise RpcError(UNAUTHORIZED, "unauthorized")
+        return SOCKET_GRANT
+
+    async def admit(self, grant: Grant, method: str) -> None:
+        return None
 
 
 class Client:
@@ -81,7 +95,7 @@ async def server(tmp_path: Path) -> AsyncIterator[RpcServer]:
 
     routes.add("ping", None, ping)
     routes.add("slow", None, slow)
-    srv = RpcServer(tmp_path / "s.sock", routes, lambda t: t == TOKEN, _Log())
+    srv = RpcServer(tmp_path / "s.sock", routes, _OneToken(), _Log())
     await srv.start()
     yield srv
     await srv.stop()
@@ -120,7 +134,8 @@ async def test_a_full_house_of_unauthenticated_connections_lets_a_real_client_in
     squatters = [await Client.open(server.socket_path) for _ in range(4)]
     await _until(lambda: len(server.connections) == 4)
     fresh = await Client.open(server.socket_path)
-    assert (await fresh.hello()) == {"jsonrpc": "2.0", "id": 0, "result": {}}
+    welcome = {"scope": "admin", "token_id": None}  # the socket token may do everything
+    assert (await fresh.hello()) == {"jsonrpc": "2.0", "id": 0, "result": welcome}
     assert (await fresh.ping())["result"] == {}  # type: ignore[index]
     assert await squatters[0].closed_by_server()  # the oldest unauthenticated one gave way
     for c in (*squatters, fresh):

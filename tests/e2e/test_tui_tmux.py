@@ -204,3 +204,48 @@ def test_attach_hands_the_terminal_over_and_detach_comes_back(hangar: Hangar, ho
     home.keys("C-b", "d")  # detach: back to the same screen
     text = home.wait("Sessions", "attached", "Plugin screens")
     assert "[harness-a" not in text
+
+
+def test_autopilots_listed_from_the_cli_and_disabled_in_the_ui(hangar: Hangar, tui: Pane) -> None:
+    hangar.json("agent", "create", "--name", "cronbot", "--provider", "command",
+                "--command", "true")  # fmt: skip
+    hangar.run("autopilot", "create", "--name", "nightly-deps", "--agent", "cronbot",
+               "--cron", "0 3 * * *", "--tz", "Europe/Berlin",
+               "--instructions", "Update the dependencies")  # fmt: skip
+    tui.wait("No issues yet")
+    tui.keys("5")
+    tui.wait("nightly-deps", "0 3 * * * Europe/Berlin", "next: ")
+    tui.keys("d")
+    tui.wait("nightly-deps disabled", "off: d enables it")
+    shown = hangar.json("autopilot", "show", "nightly-deps")
+    assert shown["autopilot"]["enabled"] is False and shown["upcoming"] == []
+
+
+def test_skills_synced_and_attached_in_the_ui(hangar: Hangar, tui: Pane) -> None:
+    hangar.json("agent", "create", "--name", "skilled", "--provider", "command",
+                "--command", "true")  # fmt: skip
+    tui.wait("No issues yet")
+    tui.keys("4")
+    tui.wait("No skills yet: press s")
+    tui.keys("s")
+    tui.wait("synced ", "created", "brainstorm")
+    tui.keys("i")  # the first skill by name, to the only agent
+    tui.wait("attached brainstorm to skilled", "✓ skilled")
+    listed = hangar.json("skills", "list", "--agent", "skilled")
+    assert [s["name"] for s in listed] == ["brainstorm"]
+
+
+def test_settings_env_allowlist_entry_added_in_the_ui_seen_by_the_cli(
+    hangar: Hangar, tui: Pane
+) -> None:
+    tui.wait("No issues yet")
+    tui.keys(",")
+    tui.wait("Provider keys", "Env allowlist", "ANTHROPIC_API_KEY")
+    tui.type("]]")  # to the env allowlist
+    tui.wait("LD_*", "locked · deny family")
+    tui.keys("n")
+    tui.wait("Allow an environment variable")
+    tui.type("MY_TOOL_HOME")
+    tui.keys("Enter")
+    tui.wait("added MY_TOOL_HOME")
+    assert "MY_TOOL_HOME" in hangar.run("config", "env.allow", "list").out.splitlines()

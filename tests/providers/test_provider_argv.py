@@ -38,14 +38,12 @@ def test_claude_minimal() -> None:
             "--output-format",
             "stream-json",
             "--verbose",
-            "--add-dir",
-            "/srv/tasks/ab12",
             "--",
             "Fix it",
         ],
         stdin=None,
     )
-    assert spec.env == {}
+    assert spec.env == {}  # no skills were written: no --add-dir either
 
 
 def test_claude_full() -> None:
@@ -56,6 +54,7 @@ def test_claude_full() -> None:
             model="claude-opus-4-1",
             extra_args=["--max-turns", "30"],
             prompt=DASH_PROMPT,
+            add_dirs=["/srv/tasks/ab12"],
         )
     )
     assert spec.argv == [

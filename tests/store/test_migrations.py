@@ -38,7 +38,7 @@ async def test_migrations_create_every_table(database_url: str) -> None:
             "migrated": True,
             "revision": head_revision(),
         }
-        assert head_revision() == "0020"
+        assert head_revision() == "0023"
     finally:
         await store.close()
 
@@ -90,6 +90,7 @@ _BAD_ROWS = [
     " VALUES ('t', 1, 'shout', 'b', 0)",
     "INSERT INTO daemon_socket_token (id, sha256_token, created_at) VALUES (2, 'x', 0)",
     "INSERT INTO autopilot_run (id, autopilot_id, started_at, status) VALUES ('r', 'a', 0, 'x')",
+    "INSERT INTO skill_file (skill_id, path, content, encoding) VALUES ('s', 'p', '', 'utf-16')",
 ]
 
 

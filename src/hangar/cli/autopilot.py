@@ -95,6 +95,9 @@ def create(
             enabled=not disabled,
         ),
     )
+    from hangar.cli.full_access import warn_for_agent  # its runs have full access (once)
+
+    warn_for_agent(workspace, row.agent_id)
     if as_json:
         emit_json(row)
         return

@@ -1,12 +1,14 @@
-"""hangar issue create | list | show"""
+"""hangar issue create | list | show (the edits and the thread: ``issue_edit``)"""
 
 from __future__ import annotations
 
 import os
 
 import click
+import msgspec
 
 from hangar.cli.common import (
+    Daemon,
     common_options,
     emit_json,
     fmt_time,
@@ -16,6 +18,7 @@ from hangar.cli.common import (
     status,
     table,
 )
+from hangar.cli.issue_edit import EDIT_COMMANDS
 from hangar.core.vocab import PRIORITY_MAX, PRIORITY_MIN, IssueState
 from hangar.proto import api, calls
 
@@ -23,6 +26,10 @@ from hangar.proto import api, calls
 @click.group()
 def issue() -> None:
     """Issues are units of work; assigning one to an agent queues a task."""
+
+
+for _command in EDIT_COMMANDS:  # update, assign, unassign, close, reopen, comment(s)
+    issue.add_command(_command)
 
 
 @issue.command()
@@ -81,6 +88,10 @@ def create(
             priority=priority,
         ),
     )
+    if res.task is not None:  # work is queued: agents run with full access (once)
+        from hangar.cli.full_access import warn_for_agent
+
+        warn_for_agent(workspace, res.task.agent_id)
     if as_json:
         emit_json(res)
         return
@@ -156,13 +167,30 @@ def list_(
 @click.argument("issue_id")
 @common_options
 def show(issue_id: str, as_json: bool, workspace: str | None) -> None:
-    """Show an issue and its tasks."""
-    res = request(calls.ISSUE_GET, api.IssueGetParams(workspace_id=workspace, issue_id=issue_id))
-    if as_json:
-        emit_json(res)
-        return
+    """Show an issue, its tasks and the end of its thread (newest last)."""
+    from hangar.cli.issue_edit import SHOW_COMMENTS, print_thread, thread_page
+
+    with Daemon() as d:
+        res = d.request(
+            calls.ISSUE_GET, api.IssueGetParams(workspace_id=workspace, issue_id=issue_id)
+        )
+        thread = thread_page(d, workspace, res.issue.id, limit=SHOW_COMMENTS)
+        if as_json:  # the detail, and the thread's last page beside it
+            emit_json(
+                {
+                    **msgspec.to_builtins(res),
+                    "comments": msgspec.to_builtins(thread.comments),
+                    "comments_next_before": thread.next_before,
+                }
+            )
+            return
+        _show_detail(res, _assignee_names(workspace, [res.issue.assignee], d))
+        click.echo("")
+        print_thread(d, workspace, res.issue.id, thread)
+
+
+def _show_detail(res: api.IssueDetail, names: dict[str, str]) -> None:
     i = res.issue
-    names = _assignee_names(workspace, [i.assignee])
     kv(
         [
             ("id", i.id),
@@ -193,9 +221,13 @@ def show(issue_id: str, as_json: bool, workspace: str | None) -> None:
         )
 
 
-def _assignee_names(workspace: str | None, refs: list[str | None]) -> dict[str, str]:
-    """``agent:<id>`` → the agent's name (one call, only when an agent is assigned)."""
+def _assignee_names(
+    workspace: str | None, refs: list[str | None], d: Daemon | None = None
+) -> dict[str, str]:
+    """``agent:<id>`` → the agent's name (one call, only when an agent is assigned; on
+    ``d`` when the command holds a connection already)."""
     if not any(ref and ref.startswith("agent:") for ref in refs):
         return {}
-    agents = request(calls.AGENTS_LIST, api.WorkspaceScoped(workspace_id=workspace)).agents
+    params = api.WorkspaceScoped(workspace_id=workspace)
+    agents = (d.request if d else request)(calls.AGENTS_LIST, params).agents
     return {f"agent:{a.id}": a.name for a in agents}

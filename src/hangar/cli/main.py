@@ -20,7 +20,7 @@ from hangar.cli.errors import ERROR, USAGE, CliError
 
 _HANGAR_COMMANDS = {
     "daemon": ("hangar.cli.daemon_cmd", "daemon", "Start, stop and inspect the daemon."),
-    "workspace": ("hangar.cli.workspace", "workspace", "List, create and switch workspaces."),
+    "workspace": ("hangar.cli.workspace", "workspace", "List, create, rename, switch workspaces."),
     "agent": ("hangar.cli.agent", "agent", "Create and inspect agents."),
     "autopilot": ("hangar.cli.autopilot", "autopilot", "Recurring work on a cron schedule."),
     "issue": ("hangar.cli.issue", "issue", "File work as issues and assign it to agents."),
@@ -30,6 +30,12 @@ _HANGAR_COMMANDS = {
     "demo": ("hangar.cli.demo", "demo", "Run one issue end to end in a throwaway sandbox."),
     "mcp": ("hangar.cli.mcp_cmd", "mcp", "Serve the workspace MCP tools over stdio."),
     "tui": ("hangar.cli.tui_cmd", "tui", "The terminal UI: issues, tasks, kanban, health, logs."),
+    "skills": ("hangar.cli.skills", "skills", "Sync Agent Skills and attach them to agents."),
+    "templates": ("hangar.cli.templates", "templates", "Ten curated agents, ready to use."),
+    "config": ("hangar.cli.config_cmd", "config", "Settings, the env allowlist, warnings."),
+    "secrets": ("hangar.cli.secrets_cmd", "secrets", "Agents' API keys, in the OS keychain."),
+    "auth": ("hangar.cli.auth", "auth", "Personal tokens with a scope: read, write, admin."),
+    "beads": ("hangar.cli.beads_cmd", "beads", "Mirror issues to a beads (bd) tracker."),
 }
 
 

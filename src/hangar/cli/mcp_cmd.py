@@ -1,4 +1,4 @@
-"""hangar mcp [--config PATH]"""
+"""hangar mcp [--config PATH] [--token TOKEN]"""
 
 from __future__ import annotations
 
@@ -11,8 +11,11 @@ MCP_HELP = """Serve the workspace MCP tools over stdio (for Claude Code and othe
 Each workspace is a git worktree opened in a named tmux session running an agent; tools:
 workspace_list, workspace_create, workspace_archive, workspace_delete, workspace_send,
 workspace_read, workspace_idle, workspace_wait_idle, workspace_attach_hint,
-workspace_resume, plus hangar_issue_create, hangar_issue_list, hangar_task_list,
-hangar_task_show. The server talks
+workspace_resume, plus hangar_issue_create, hangar_issue_list, hangar_issue_update,
+hangar_issue_comment, hangar_task_list, hangar_task_show; for scheduling work,
+hangar_autopilot_list, hangar_autopilot_create, hangar_autopilot_show, hangar_autopilot_run,
+hangar_skill_list, hangar_skill_attach, hangar_skill_detach, hangar_template_list,
+hangar_template_use. The server talks
 to the Hangar daemon (starting it if needed); stdout carries only the protocol.
 
 \b
@@ -27,6 +30,8 @@ variables (HANGAR_* wins over the older HARNESS_* name):
   workspace        HANGAR_WORKSPACE    Hangar tenant slug      (default: the daemon's default)
   storePath        accepted and ignored: sessions live in the daemon's store
 The daemon's home is AINB_HANGAR_HOME (default ~/.ainb/hangar).
+A personal token (--token or HANGAR_TOKEN, from `hangar auth token create`) gives the
+orchestrator only that token's scope: with a read token, tools that change anything fail.
 
 \b
 `hangar mcp --print-config` prints the entry below for the current repository, with
@@ -60,15 +65,27 @@ absolute paths, ready to paste. By hand, Claude Code (.mcp.json in your project)
     metavar="PATH",
     help="With --print-config: the repository the server works in (default: this one).",
 )
+@click.option(
+    "--token",
+    metavar="TOKEN",
+    help="A personal token (ainb_…): the tools get its scope (default: $HANGAR_TOKEN, else "
+    "full power). Prefer HANGAR_TOKEN in the entry's env: argv is visible to other processes.",
+)
 @click.pass_context
-def mcp(ctx: click.Context, config_path: str | None, print_config: bool, repo: str | None) -> None:
+def mcp(
+    ctx: click.Context,
+    config_path: str | None,
+    print_config: bool,
+    repo: str | None,
+    token: str | None,
+) -> None:
     if print_config:
         click.echo(registration(config_path, repo))
         return
     # hangar.cli and hangar.mcp are independent front ends (import-linter): hand over by
     # module name, as the lazy command table does, and keep `hangar --help` fast.
     server = importlib.import_module("hangar.mcp.server")
-    ctx.exit(server.main(config_path))
+    ctx.exit(server.main(config_path, token=token))
 
 
 def registration(config_path: str | None, repo: str | None) -> str:

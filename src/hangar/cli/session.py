@@ -172,6 +172,9 @@ def create(
         meta=_meta(meta),
     )
     row = request(calls.SESSION_CREATE, params)
+    from hangar.cli.full_access import warn  # the agent runs with full access (once)
+
+    warn(row.agent)
     if as_json:
         emit_json(row)
         return

@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from hangar.cli.errors import USAGE, CliError
+from hangar.cli.errors import ERROR, UNREACHABLE, USAGE, CliError
 
 DEFAULT_PORT = 8765
 
@@ -47,9 +47,38 @@ def tui(workspace: str | None) -> None:
 @click.option(
     "--workspace", "-w", envvar="HANGAR_WORKSPACE", metavar="SLUG", help="Workspace slug or id."
 )
-def serve(port: int, workspace: str | None) -> None:
+@click.option(
+    "--token",
+    metavar="TOKEN",
+    help="A personal token (ainb_…, see `hangar auth token`): every tab gets its scope "
+    "(default: $HANGAR_TOKEN, else full power). Prefer $HANGAR_TOKEN: argv is visible to "
+    "other processes.",
+)
+def serve(port: int, workspace: str | None, token: str | None) -> None:
     """The same UI in a browser tab: open the one-time link it prints."""
+    import os
+
+    note = _serve_as(token) if token or os.environ.get("HANGAR_TOKEN") else None
     try:
-        importlib.import_module("hangar.tui.serve").serve(port=port, workspace=workspace)
+        importlib.import_module("hangar.tui.serve").serve(port=port, workspace=workspace, note=note)
     except OSError as exc:
         raise CliError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}") from None
+
+
+def _serve_as(token: str | None) -> str:
+    """Check the token (``--token``, else ``$HANGAR_TOKEN``) once, before any tab opens;
+    each tab's app process then says hello with it, through its environment (never argv)."""
+    import os
+
+    from hangar.client import DaemonUnreachable, RemoteError, SyncClient
+
+    try:
+        with SyncClient.connect(token=token) as client:
+            scope = client.scope
+    except DaemonUnreachable as exc:
+        raise CliError(exc.brief, UNREACHABLE) from None
+    except RemoteError as exc:
+        raise CliError(exc.message, ERROR) from None
+    if token:
+        os.environ["HANGAR_TOKEN"] = token
+    return f"every tab acts with this token's scope: {scope}"

@@ -1,4 +1,4 @@
-"""hangar workspace list | create | use"""
+"""hangar workspace list | create | use | default | rename"""
 
 from __future__ import annotations
 
@@ -45,6 +45,35 @@ def create(slug: str, name: str | None, as_json: bool, workspace: str | None) ->
 @common_options
 def use(slug: str, as_json: bool, workspace: str | None) -> None:
     """Make SLUG the default workspace for every front end."""
+    row = request(calls.WORKSPACE_USE, api.WorkspaceUseParams(workspace_id=slug))
+    if as_json:
+        emit_json(row)
+    else:
+        click.echo(f"default workspace is now {row.slug}")
+
+
+@workspace.command()
+@click.argument("slug")
+@click.argument("new_slug")
+@click.option("--name", help="A new display name too (default: kept, or the new slug).")
+@common_options
+def rename(
+    slug: str, new_slug: str, name: str | None, as_json: bool, workspace: str | None
+) -> None:
+    """Rename workspace SLUG to NEW_SLUG; everything in it stays."""
+    params = api.WorkspaceRenameParams(workspace_id=slug, slug=new_slug, name=name)
+    row = request(calls.WORKSPACE_RENAME, params)
+    if as_json:
+        emit_json(row)
+    else:
+        click.echo(f"renamed workspace {slug} to {row.slug} ({row.id})")
+
+
+@workspace.command("default")
+@click.argument("slug")
+@common_options
+def default_(slug: str, as_json: bool, workspace: str | None) -> None:
+    """Make SLUG the default workspace (the same as `use`)."""
     row = request(calls.WORKSPACE_USE, api.WorkspaceUseParams(workspace_id=slug))
     if as_json:
         emit_json(row)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Iterator
 from typing import Any, TypeVar
@@ -26,6 +27,21 @@ CONNECT_TIMEOUT_S = 30.0
 A dropped event heals on the next snapshot (DESIGN: the UI folds events, lists reconcile)."""
 
 
+#: a personal token (``ainb_…``) to say hello with instead of the daemon's token file
+TOKEN_ENV = "HANGAR_TOKEN"
+
+
+def given_token(token: str | None) -> tuple[str, str] | None:
+    """The token a caller chose (an argument, else ``$HANGAR_TOKEN``) and where it came
+    from, for error messages; None: use the daemon's token file."""
+    if token:
+        return token, "the token given"
+    env = os.environ.get(TOKEN_ENV, "").strip()
+    if env:
+        return env, f"${TOKEN_ENV}"
+    return None
+
+
 def read_token(paths: HangarPaths) -> str | None:
     try:
         token = paths.token.read_text(encoding="utf-8").strip()
@@ -47,15 +63,16 @@ def remaining(deadline: float) -> float:
 
 
 @contextlib.contextmanager
-def handshake_errors(paths: HangarPaths) -> Iterator[None]:
-    """Turn a failed ``auth/hello`` into an error that names the socket and the token file."""
+def handshake_errors(paths: HangarPaths, source: str | None = None) -> Iterator[None]:
+    """Turn a failed ``auth/hello`` into an error that names the socket and the token
+    (``source``: where a chosen token came from; the token file otherwise)."""
     try:
         yield
     except RemoteError as exc:
+        where = source or f"the token in {paths.token}"
         raise RemoteError(
             exc.code,
-            f"the Hangar daemon at {paths.socket} refused the token in {paths.token}: "
-            f"{exc.message}",
+            f"the Hangar daemon at {paths.socket} refused {where}: {exc.message}",
             exc.data,
             method=exc.method,
         ) from None

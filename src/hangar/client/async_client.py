@@ -58,6 +58,8 @@ class AsyncClient:
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self._lost: ConnectionLost | None = None
+        #: what this connection may do, as the daemon answered hello
+        self.scope = ""
         self._reader_task = asyncio.create_task(self._read_loop(), name="hangar-client-reader")
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -69,11 +71,13 @@ class AsyncClient:
         *,
         autostart: bool = True,
         timeout: float = _common.CONNECT_TIMEOUT_S,
+        token: str | None = None,
     ) -> AsyncClient:
         """Connect and authenticate, starting the daemon first if needed (and allowed).
 
-        ``timeout`` bounds the whole of it. Raises ``DaemonUnreachable`` (no daemon) or
-        ``RemoteError`` (token refused).
+        ``timeout`` bounds the whole of it. The token said is ``token``, else
+        ``$HANGAR_TOKEN``, else the daemon's token file. Raises ``DaemonUnreachable`` (no
+        daemon) or ``RemoteError`` (token refused).
         """
         paths = HangarPaths.from_env() if paths is None else paths
         deadline = time.monotonic() + timeout
@@ -87,6 +91,10 @@ class AsyncClient:
                 raise unreachable(paths, streams)
         client = cls(*streams, paths)
         try:
+            chosen = _common.given_token(token)
+            if chosen is not None:
+                await client._hello(chosen[0], deadline, chosen[1])
+                return client
             token = _common.read_token(paths)
             if token is None and autostart:
                 await asyncio.to_thread(ensure_daemon, paths, timeout=_common.remaining(deadline))
@@ -99,13 +107,14 @@ class AsyncClient:
             raise
         return client
 
-    async def _hello(self, token: str, deadline: float) -> None:
-        with _common.handshake_errors(self.paths):
-            await self.request(
+    async def _hello(self, token: str, deadline: float, source: str | None = None) -> None:
+        with _common.handshake_errors(self.paths, source):
+            hello = await self.request(
                 calls.AUTH_HELLO,
                 api.AuthHelloParams(token=token),
                 timeout=_common.remaining(deadline),
             )
+        self.scope = hello.scope
 
     @property
     def closed(self) -> bool:

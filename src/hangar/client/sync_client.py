@@ -67,6 +67,8 @@ class SyncClient:
         self._responses: dict[int, jsonrpc.Response] = {}
         self._orphan_error: jsonrpc.ErrorObject | None = None
         self._events: deque[dict[str, Any]] = deque()
+        #: what this connection may do, as the daemon answered hello
+        self.scope = ""
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -78,10 +80,12 @@ class SyncClient:
         autostart: bool = True,
         timeout: float = _common.CONNECT_TIMEOUT_S,
         call_timeout: float | None = None,
+        token: str | None = None,
     ) -> SyncClient:
         """Connect and authenticate, starting the daemon first if needed (and allowed).
 
-        ``timeout`` bounds the whole of it: autostart, connect and ``auth/hello``.
+        ``timeout`` bounds the whole of it: autostart, connect and ``auth/hello``. The
+        token said is ``token``, else ``$HANGAR_TOKEN``, else the daemon's token file.
         Raises ``DaemonUnreachable`` (no daemon) or ``RemoteError`` (token refused).
         """
         paths = HangarPaths.from_env() if paths is None else paths
@@ -98,6 +102,10 @@ class SyncClient:
         client = cls(sock, paths, call_timeout=call_timeout)
         client.started_daemon = started
         try:
+            chosen = _common.given_token(token)
+            if chosen is not None:
+                client._hello(chosen[0], deadline, chosen[1])
+                return client
             token = _common.read_token(paths)
             if token is None and autostart:
                 client.started_daemon = ensure_daemon(paths, timeout=_common.remaining(deadline))
@@ -110,13 +118,13 @@ class SyncClient:
             raise
         return client
 
-    def _hello(self, token: str, deadline: float) -> None:
-        with _common.handshake_errors(self.paths):
-            self.request(
+    def _hello(self, token: str, deadline: float, source: str | None = None) -> None:
+        with _common.handshake_errors(self.paths, source):
+            self.scope = self.request(
                 calls.AUTH_HELLO,
                 api.AuthHelloParams(token=token),
                 timeout=_common.remaining(deadline),
-            )
+            ).scope
 
     @property
     def closed(self) -> bool:

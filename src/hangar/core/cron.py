@@ -87,8 +87,7 @@ def normalise_cron(expr: str) -> str:
     fields = expr.split()
     if len(fields) not in (5, 6):
         raise Malformed(
-            f"expected 5 fields (min hour dom month dow) or 6 with seconds first, "
-            f"got {len(fields)}"
+            f"expected 5 fields (min hour dom month dow) or 6 with seconds first, got {len(fields)}"
         )
     names = _NAMES_5 if len(fields) == 5 else _NAMES_6
     for name, text in zip(names, fields, strict=True):

@@ -11,21 +11,33 @@ from typing import Any
 
 from hangar.adapters.executor import SubprocessExecutor
 from hangar.adapters.files import private_dir, write_private
+from hangar.adapters.secrets import LazyStore, SecretStore, open_store
 from hangar.core import tokens
 from hangar.core.clock import Clock, SystemClock
+from hangar.core.env_policy import ALLOW_FILE
 from hangar.core.ids import IdGen, UlidGen
-from hangar.daemon.config import DaemonConfig
+from hangar.daemon.autopilots.scheduler import Scheduler
+from hangar.daemon.beads import BeadsSync
+from hangar.daemon.config import BeadsSettings, DaemonConfig
+from hangar.daemon.environment import AgentEnvironment
 from hangar.daemon.events import EventBus, MemoryEventBus
 from hangar.daemon.lifecycle import Lifecycle
 from hangar.daemon.lock import InstanceLock
 from hangar.daemon.observability import configure_logging, get_logger
 from hangar.daemon.rpc.agents import AgentRoutes
+from hangar.daemon.rpc.auth import TokenGate
+from hangar.daemon.rpc.autopilots import AutopilotRoutes
+from hangar.daemon.rpc.beads import BeadsRoutes
+from hangar.daemon.rpc.comments import CommentRoutes
 from hangar.daemon.rpc.common import Routes, merged
 from hangar.daemon.rpc.health import HealthRoutes, Load
 from hangar.daemon.rpc.issues import IssueRoutes
 from hangar.daemon.rpc.server import RpcServer
 from hangar.daemon.rpc.sessions import SessionRoutes
+from hangar.daemon.rpc.settings import SettingsRoutes
+from hangar.daemon.rpc.skills import SkillRoutes
 from hangar.daemon.rpc.tasks import TaskRoutes
+from hangar.daemon.rpc.tokens import TokenRoutes
 from hangar.daemon.rpc.workspaces import WorkspaceRoutes
 from hangar.daemon.sessions.service import SessionService
 from hangar.daemon.sessions.tmux import Tmux
@@ -34,7 +46,10 @@ from hangar.daemon.tasks import sweeper
 from hangar.daemon.tasks.dispatcher import Dispatcher
 from hangar.daemon.tasks.rowcache import RowCache
 from hangar.daemon.tasks.runner import RunnerDeps, RunSettings, TaskRunner
+from hangar.daemon.tracing import Tracing
+from hangar.daemon.tracing import configure as configure_tracing
 from hangar.store import Store
+from hangar.toolkit import SKILLS_DIR
 
 MAX_SOCKET_PATH = 107  # sun_path is 108 bytes with the terminating NUL
 
@@ -48,13 +63,18 @@ class Daemon:
         ids: IdGen | None = None,
         events: EventBus | None = None,
         parent_env: dict[str, str] | None = None,
+        secrets: SecretStore | None = None,
     ) -> None:
+        """``secrets``: where agents' API keys are kept (default: the keychain, else
+        ``<home>/secrets.toml``, chosen on first use: ``config.secrets_backend``)."""
         self.config = config
         self.paths = config.paths
         self.clock = clock or SystemClock()
         self.ids = ids or UlidGen()
         self.events = events or MemoryEventBus()
         self.parent_env = dict(os.environ) if parent_env is None else parent_env
+        backend, root = config.secrets_backend, self.paths.root
+        self.secrets: SecretStore = secrets or LazyStore(lambda: open_store(root, backend))
         self.signals = RunSignals()
         self.log: Any = None
         self.store: Store
@@ -62,6 +82,7 @@ class Daemon:
         self.dispatcher: Dispatcher
         self.sessions: SessionService
         self.server: RpcServer | None = None
+        self.tracing: Tracing | None = None
         self.daemon_id = ""
         self._lock = InstanceLock(self.paths.lock)
         self._stop = asyncio.Event()
@@ -94,14 +115,40 @@ class Daemon:
         self.daemon_id = self._daemon_id()
         await self.events.start()
         self.lifecycle = Lifecycle(store, self.events, self.signals, clock=self.clock, log=self.log)
+        self.scheduler = Scheduler(store, self.lifecycle, clock=self.clock, log=self.log)
+        #: the bd mirror (docs/beads.md): off until configured; told of every issue write
+        self.beads = BeadsSync(
+            store=store,
+            lifecycle=self.lifecycle,
+            settings=BeadsSettings(self.paths.config, self.parent_env),
+            parent_env=self.parent_env,
+            clock=self.clock,
+            log=self.log,
+        )
+        self.lifecycle.watch_issues(self.beads.issue_written)
+        # off unless OTEL_EXPORTER_OTLP_ENDPOINT is set and the otel extra installed
+        self.tracing = configure_tracing(self.parent_env, self.log)
+        if self.tracing is not None:
+            self.tracing.instrument(store, "store")
+            self.tracing.instrument(self.lifecycle, "lifecycle")
         await self._ensure_token()
+        #: who a connection is and what it may call: the socket token, personal tokens
+        self.gate = TokenGate(store, self.clock, lambda: self._token_digest, log=self.log)
         await sweeper.recover(self.lifecycle, store, self.paths, self.daemon_id, self.log)
+        #: every agent's environment: the allowlist as the file says now, the stored keys
+        self.environment = AgentEnvironment(
+            parent_env=self.parent_env,
+            policy=config.env_policy,
+            allow_file=self.paths.root / ALLOW_FILE,
+            secrets=self.secrets,
+            log=self.log,
+        )
         self.sessions = SessionService(
             store=store,
             clock=self.clock,
             log=self.log,
             parent_env=self.parent_env,
-            env_policy=config.env_policy,
+            environment=self.environment,
             tmux=Tmux(SubprocessExecutor(), socket_name=config.tmux_socket),
             prefix=config.session_prefix,
             launch_probe_s=config.launch_probe_s,
@@ -114,8 +161,7 @@ class Daemon:
             events=self.events,
             rows=RowCache(store),
             paths=self.paths,
-            env_policy=config.env_policy,
-            parent_env=self.parent_env,
+            environment=self.environment,
             log=self.log,
             settings=RunSettings(
                 default_inactivity_ms=config.inactivity_ms,
@@ -146,17 +192,30 @@ class Daemon:
             slots_total=lambda: self.dispatcher.slots,
             slots_used=lambda: self.dispatcher.slots_used,
         )
-        return merged(
+        agents = AgentRoutes(
+            store,
+            daemon_id=self.daemon_id,
+            parent_env=self.parent_env,
+            runtimes_changed=self.dispatcher.refresh_runtimes,
+        )
+        table = merged(
             WorkspaceRoutes(store, self.events, self.request_stop).routes(),
             IssueRoutes(store, lifecycle).routes(),
-            AgentRoutes(
-                store,
-                daemon_id=self.daemon_id,
-                parent_env=self.parent_env,
-                runtimes_changed=self.dispatcher.refresh_runtimes,
-            ).routes(),
+            CommentRoutes(store, lifecycle).routes(),
+            agents.routes(),
+            SkillRoutes(store, self.events, agents, toolkit_dir=SKILLS_DIR, log=self.log).routes(),
             TaskRoutes(store, lifecycle).routes(),
+            AutopilotRoutes(store, lifecycle, clock=self.clock, wake=self.scheduler.wake).routes(),
             SessionRoutes(store, self.sessions).routes(),
+            SettingsRoutes(
+                self.config,
+                env=self.parent_env,
+                environment=self.environment,
+                secrets=self.secrets,
+                log=self.log,
+            ).routes(),
+            TokenRoutes(store, self.gate, self.clock).routes(),
+            BeadsRoutes(store, self.beads).routes(),
             HealthRoutes(
                 store,
                 socket_path=self.paths.socket,
@@ -166,10 +225,12 @@ class Daemon:
                 load=load,
             ).routes(),
         )
+        return table if self.tracing is None else self.tracing.routes(table)
 
     async def serve(self) -> None:
         """The socket and the loops."""
-        self.server = RpcServer(self.paths.socket, self.routes(), self._verify, self.log)
+        self.server = RpcServer(self.paths.socket, self.routes(), self.gate, self.log)
+        self.gate.on_revoked(self.server.hang_up_token)
         await self.server.start()
         write_private(self.paths.pid, f"{os.getpid()}\n")
         self._loops = [
@@ -183,6 +244,8 @@ class Daemon:
             ),
             asyncio.create_task(self.sessions.watch(), name="session-watch"),
             asyncio.create_task(self.dispatcher.watch_cancels(), name="cancel-watch"),
+            asyncio.create_task(self.scheduler.run(), name="autopilot-scheduler"),
+            asyncio.create_task(self.beads.poll_loop(), name="beads-poll"),
         ]
         self.log.info(
             "daemon started",
@@ -206,10 +269,13 @@ class Daemon:
         for t in self._loops:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
+        await self.beads.close()
         with contextlib.suppress(Exception):
             await self.store.runtimes_mark_offline(self.daemon_id)
         await self.events.stop()
         await self.store.close()
+        if self.tracing is not None:  # flush the last spans
+            await asyncio.to_thread(self.tracing.shutdown)
         with contextlib.suppress(FileNotFoundError):
             self.paths.pid.unlink()
         self.log.info("daemon stopped")
@@ -244,6 +310,3 @@ class Daemon:
         await self.store.socket_token_set(digest)
         write_private(self.paths.token, plaintext + "\n")
         self._token_digest = digest
-
-    def _verify(self, token: str) -> bool:
-        return bool(self._token_digest) and tokens.verify(token, self._token_digest)

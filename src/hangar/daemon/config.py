@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
+from hangar.adapters import tomlfile
 from hangar.core.durations import parse_duration
 from hangar.core.env_policy import ALLOW_FILE, DEFAULT_ALLOW, DeniedEntry, EnvPolicy
 from hangar.core.paths import HangarPaths
@@ -18,6 +21,11 @@ DEFAULT_MAX_RUNTIME_MS = 9_000_000  # 2.5 h
 DEFAULT_LAUNCH_PROBE_MS = 500
 #: every create waits the whole window: a typo like ``5m`` must not make each one take minutes
 MAX_LAUNCH_PROBE_MS = 30_000
+
+
+#: the setting that picks the secret store (hangar.adapters.secrets.open_store)
+SECRETS_BACKEND_ENV = "HANGAR_SECRETS_BACKEND"
+SECRETS_BACKENDS = ("auto", "keyring", "file")
 
 
 class ConfigError(ValueError):
@@ -44,6 +52,8 @@ class DaemonConfig:
     launch_probe_s: float = DEFAULT_LAUNCH_PROBE_MS / 1000
     #: HANGAR_KEEP_WORKTREES=1: leave every ended task's worktree and branch in place
     keep_worktrees: bool = False
+    #: HANGAR_SECRETS_BACKEND: where agents' API keys are kept (auto | keyring | file)
+    secrets_backend: str = "auto"
 
     @classmethod
     def from_env(
@@ -68,6 +78,12 @@ class DaemonConfig:
                 f"HANGAR_LAUNCH_PROBE must be at most {MAX_LAUNCH_PROBE_MS // 1000}s: "
                 "every session create waits that long"
             )
+        secrets_backend = env.get(SECRETS_BACKEND_ENV) or "auto"
+        if secrets_backend not in SECRETS_BACKENDS:
+            raise ConfigError(
+                f"{SECRETS_BACKEND_ENV} must be {'|'.join(SECRETS_BACKENDS)}, "
+                f"not {secrets_backend!r}"
+            )
         level = env.get("HANGAR_LOG_LEVEL", "info")
         if level not in ("trace", "debug", "info", "warn", "error"):
             raise ConfigError(
@@ -90,6 +106,7 @@ class DaemonConfig:
             ),
             launch_probe_s=probe_ms / 1000,
             keep_worktrees=env.get("HANGAR_KEEP_WORKTREES", "") not in ("", "0"),
+            secrets_backend=secrets_backend,
         )
 
 
@@ -122,3 +139,128 @@ def load_env_policy(paths: HangarPaths) -> EnvPolicy:
         raise ConfigError(f"{path}: {exc}; remove it from [env].allow") from None
     except ValueError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+
+
+# -- beads sync (docs/beads.md#setting-it-up) ----------------------------------------------------
+
+#: the bd database when ``<home>/config.toml`` names none (``[beads] dir`` there otherwise)
+BEADS_DIR_ENV = "HANGAR_BEADS_DIR"
+BEADS_TIMEOUT_S = 30.0
+BEADS_POLL_S = 30.0
+BEADS_HOW_TO = (
+    "beads sync is not configured: point it at a beads database with "
+    "`hangar config set beads.dir PATH` (the directory bd keeps its issues in, given to bd as "
+    f"BEADS_DIR), or start the daemon with {BEADS_DIR_ENV}=PATH; `bd` must be on the "
+    "daemon's PATH (or named by `bin` under [beads] in config.toml)"
+)
+
+
+class BeadsNotConfigured(ConfigError):
+    """Beads sync is off, or set up in a way that cannot work; the message says how to fix it."""
+
+
+class BeadsOff(BeadsNotConfigured):
+    """No beads directory is named at all (the message says how to name one)."""
+
+
+@dataclass(frozen=True)
+class BeadsConfig:
+    """Where issues are mirrored: bd's database directory and the bd program."""
+
+    dir: Path
+    bin: str
+    #: where ``dir`` came from: the variable, or the file and key
+    origin: str
+    timeout_s: float = BEADS_TIMEOUT_S
+    poll_s: float = BEADS_POLL_S
+
+
+def load_beads(config_path: Path, env: Mapping[str, str]) -> BeadsConfig:
+    """The beads settings as they are now: ``HANGAR_BEADS_DIR`` or ``[beads] dir`` (the
+    variable wins; bd's database directory, or a repository holding one as ``.beads/``),
+    ``[beads] bin`` or ``bd`` on ``env``'s PATH, and optional ``[beads] timeout`` and
+    ``poll`` durations. ``BeadsNotConfigured`` when off or unusable. Read on each
+    use, so ``hangar config set beads.dir`` applies without a restart."""
+    try:
+        doc = tomlfile.read(config_path)
+    except tomlfile.TomlFileError as exc:
+        raise BeadsNotConfigured(f"cannot read the beads settings: {exc}") from None
+    table = doc.get("beads")
+    table = table if isinstance(table, dict) else {}
+    raw_dir: object
+    if env.get(BEADS_DIR_ENV):
+        raw_dir, origin = env[BEADS_DIR_ENV], BEADS_DIR_ENV
+    else:
+        raw_dir, origin = table.get("dir"), f"{config_path} [beads] dir"
+    if not raw_dir:
+        raise BeadsOff(BEADS_HOW_TO)
+    directory = Path(str(raw_dir)).expanduser()
+    if not directory.is_absolute() or not directory.is_dir():
+        raise BeadsNotConfigured(
+            f"the beads directory {raw_dir} ({origin}) is not an existing absolute directory; "
+            "`hangar config set beads.dir PATH` names another"
+        )
+    if (directory / ".beads").is_dir():  # a repository bd works in: its database directory
+        directory = directory / ".beads"
+    raw_bin = table.get("bin")
+    if raw_bin:
+        binary = str(Path(str(raw_bin)).expanduser())
+        if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
+            raise BeadsNotConfigured(
+                f"[beads] bin in {config_path} is {raw_bin}, which is not an executable file"
+            )
+    else:
+        found = shutil.which("bd", path=env.get("PATH", os.defpath))
+        if found is None:
+            raise BeadsNotConfigured(
+                f"beads sync is set to {directory} ({origin}), but no `bd` is on the daemon's "
+                f'PATH: install bd, or name it with `bin = "/path/to/bd"` under [beads] in '
+                f"{config_path}"
+            )
+        binary = found
+    try:
+        timeout = _beads_duration(table, "timeout", BEADS_TIMEOUT_S)
+        poll = _beads_duration(table, "poll", BEADS_POLL_S)
+    except ValueError as exc:
+        raise BeadsNotConfigured(f"{config_path}: {exc}") from None
+    return BeadsConfig(dir=directory, bin=binary, origin=origin, timeout_s=timeout, poll_s=poll)
+
+
+def _beads_duration(table: Mapping[str, object], key: str, default_s: float) -> float:
+    raw = table.get(key)
+    if raw is None:
+        return default_s
+    try:
+        return parse_duration(str(raw)) / 1000  # refuses zero and negative ones
+    except ValueError as exc:
+        raise ValueError(f"[beads] {key}: {exc}") from None
+
+
+class BeadsSettings:
+    """``load_beads`` as a callable the daemon asks on every issue write: a result, or "off",
+    is kept while ``config.toml`` stays as it was (same size, mtime and inode); any other
+    refusal is never kept, so installing bd or making the directory takes effect at once."""
+
+    def __init__(self, config_path: Path, env: Mapping[str, str]) -> None:
+        self.config_path = config_path
+        self.env = env
+        self._kept: tuple[tuple[int, int, int] | None, BeadsConfig | BeadsOff] | None = None
+
+    def _signature(self) -> tuple[int, int, int] | None:
+        try:
+            st = self.config_path.stat()
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+    def __call__(self) -> BeadsConfig:
+        signature = self._signature()
+        if self._kept is None or self._kept[0] != signature:
+            try:
+                self._kept = (signature, load_beads(self.config_path, self.env))
+            except BeadsOff as off:
+                self._kept = (signature, off)
+        kept = self._kept[1]
+        if isinstance(kept, BeadsOff):
+            raise BeadsOff(str(kept))
+        return kept

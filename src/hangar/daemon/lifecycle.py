@@ -25,18 +25,28 @@ from hangar.core.fsm import ACTIVE, TaskStatus, parse_status
 from hangar.daemon.events import EventBus
 from hangar.daemon.signals import RunSignals
 from hangar.daemon.throughput import ThroughputRing
+from hangar.proto.comments import CommentRow
 from hangar.proto.events import (
     AutopilotChanged,
     AutopilotRunChanged,
+    CommentCreated,
     IssueCreated,
     IssueUpdated,
     TaskFinished,
+    TaskMessage,
     TaskQueued,
     TaskStarted,
 )
 from hangar.proto.rows import IssueRow, TaskRow
-from hangar.store import InvalidTransition, RecoveryReport, Store, SweepReport, TaskChange
-from hangar.store.autopilots import FireOutcome
+from hangar.store import (
+    InvalidTransition,
+    IssueEdit,
+    RecoveryReport,
+    Store,
+    SweepReport,
+    TaskChange,
+)
+from hangar.store.autopilot_fire import FireOutcome
 
 __all__ = ["CANCEL_WAIT_S", "Lifecycle", "Refused"]
 
@@ -75,6 +85,20 @@ class Lifecycle:
         self.clock = clock
         self.log = log
         self.throughput = throughput or ThroughputRing()
+        self._issue_watchers: list[Callable[[IssueRow], None]] = []
+
+    def watch_issues(self, watcher: Callable[[IssueRow], None]) -> None:
+        """``watcher(issue)`` after each issue write is announced (created, edited, moved by
+        its tasks). A plain call that must not block or do IO: the beads mirror only queues
+        the id (docs/beads.md#outbound). An exception it raises is logged, never the caller's."""
+        self._issue_watchers.append(watcher)
+
+    def _issue_written(self, issue: IssueRow) -> None:
+        for watcher in self._issue_watchers:
+            try:
+                watcher(issue)
+            except Exception:
+                self.log.exception("issue watcher failed", issue_id=issue.id)
 
     # -- issues ----------------------------------------------------------------------------
     async def create_issue(
@@ -98,23 +122,46 @@ class Lifecycle:
             assign_agent_id=assign_agent_id,
         )
         await self.events.publish(workspace_id, IssueCreated(issue=issue))
+        self._issue_written(issue)
         if task is not None:
             await self._queued([task])
         return issue, task
 
-    async def assign_issue(
-        self, workspace_id: str, issue_id: str, who: str
-    ) -> tuple[IssueRow, TaskRow | None]:
-        issue, task = await self.store.issue_assign(workspace_id, issue_id, who)
-        await self.events.publish(workspace_id, IssueUpdated(issue=issue))
-        if task is not None:
-            await self._queued([task])
-        return issue, task
+    async def edit_issue(self, workspace_id: str, issue_id: str, **changes: Any) -> IssueEdit:
+        """An edit by hand (``Store.issue_edit``: title, description, priority, state,
+        assignee), all it implies written with it; then the events, then the wake-ups: a
+        task queued for a new agent wakes the claim loop, and tasks this daemon runs that
+        the edit asked to stop are stopped before this returns, as a cancel waits
+        (docs/lifecycle.md#editing-an-issue)."""
+        edit = await self.store.issue_edit(workspace_id, issue_id, **changes)
+        for task in edit.cancelled:
+            await self._announce_end(task)
+            if task.autopilot_run_id is not None:
+                await self._run_ended(task)
+        for m in edit.messages:
+            message = TaskMessage(task_id=m.task_id, seq=m.seq, kind=m.kind, body=m.body)
+            await self.events.publish(workspace_id, message)
+        if edit.changed:
+            await self.events.publish(workspace_id, IssueUpdated(issue=edit.issue))
+            self._issue_written(edit.issue)
+        if edit.queued is not None:
+            await self._queued([edit.queued])
+        if edit.requested:
+            self.log.info(
+                "issue edit asked tasks to stop",
+                issue_id=issue_id,
+                task_ids=[t.id for t in edit.requested],
+            )
+            await self._stop_here([t.id for t in edit.requested])
+        return edit
 
-    async def update_issue(self, workspace_id: str, issue_id: str, **fields: Any) -> IssueRow:
-        issue = await self.store.issue_update(workspace_id, issue_id, **fields)
-        await self.events.publish(workspace_id, IssueUpdated(issue=issue))
-        return issue
+    # -- comments --------------------------------------------------------------------------
+    async def add_comment(
+        self, workspace_id: str, issue_id: str, *, author: str, body: str
+    ) -> CommentRow:
+        row = await self.store.comments.add(workspace_id, issue_id, author, body)
+        await self.events.publish(workspace_id, CommentCreated(comment=row))
+        return row
 
     # -- autopilots ------------------------------------------------------------------------
     async def fire_autopilot(
@@ -146,6 +193,7 @@ class Lifecycle:
             self.log.info("autopilot fired", run_id=out.run.id, task_id=out.task.id, **logged)
             if out.issue is not None:
                 await self.events.publish(ws, IssueCreated(issue=out.issue))
+                self._issue_written(out.issue)
             await self.events.publish(
                 ws, run_changed("running", run_id=out.run.id, task_id=out.task.id)
             )
@@ -224,11 +272,18 @@ class Lifecycle:
                 return change
             found = change.found.value if change.found else "missing"
             raise Refused(f"cannot cancel task {task_id}: it is {found}")
-        stopped = self.signals.abort(task_id)
-        if stopped is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(_ensure_future(stopped)), CANCEL_WAIT_S)
+        await self._stop_here([task_id])
         return change
+
+    async def _stop_here(self, task_ids: Sequence[str]) -> None:
+        """Stop the runs of these tasks that this daemon holds and wait, at most
+        ``CANCEL_WAIT_S``, until their runners have finalized them; another daemon's runs
+        see the request on their rows and do the same."""
+        stopping = [s for s in (self.signals.abort(t) for t in task_ids) if s is not None]
+        if stopping:
+            every = asyncio.gather(*(_ensure_future(s) for s in stopping))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(every), CANCEL_WAIT_S)
 
     async def retry(self, workspace_id: str, task_id: str) -> TaskRow:
         """A new queued attempt of a failed or cancelled task, even past max_attempts."""
@@ -287,6 +342,8 @@ class Lifecycle:
             return
         await self._announce_end(change.task)
         await self._issues_moved(change.task.workspace_id, change.issues)
+        for comment in change.comments:  # the agent's answer, on its issue's thread
+            await self.events.publish(change.task.workspace_id, CommentCreated(comment=comment))
         if change.task.autopilot_run_id is not None and not change.children:
             await self._run_ended(change.task)
         # no wake: what a finish frees (a slot, the agent's cap, the (issue, agent) guard)
@@ -337,12 +394,14 @@ class Lifecycle:
     async def _issues_moved(self, workspace_id: str, issues: Iterable[IssueRow]) -> None:
         for issue in issues:
             await self.events.publish(workspace_id, IssueUpdated(issue=issue))
+            self._issue_written(issue)
 
     async def _after_bulk(
         self, issues: Sequence[IssueRow], children: Sequence[TaskRow], *, any_requeued: bool
     ) -> None:
         for issue in issues:
             await self.events.publish(issue.workspace_id, IssueUpdated(issue=issue))
+            self._issue_written(issue)
         if children:
             await self._queued(children)
         elif any_requeued:  # requeued work, or the caps a dead daemon's rows held

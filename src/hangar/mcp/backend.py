@@ -31,6 +31,8 @@ _CODE_KINDS = {
     jsonrpc.NOT_FOUND: "not_found",
     jsonrpc.CONFLICT: "conflict",
     jsonrpc.INVALID_PARAMS: "invalid_params",
+    jsonrpc.FORBIDDEN: "forbidden",
+    jsonrpc.UNAUTHORIZED: "unauthorized",
 }
 
 P = TypeVar("P", bound=msgspec.Struct)
@@ -38,9 +40,17 @@ R = TypeVar("R", bound=msgspec.Struct)
 
 
 class Backend:
-    def __init__(self, paths: HangarPaths | None = None, workspace: str | None = None) -> None:
+    def __init__(
+        self,
+        paths: HangarPaths | None = None,
+        workspace: str | None = None,
+        *,
+        token: str | None = None,
+    ) -> None:
         self._paths = paths
         self._workspace = workspace
+        #: a personal token to say hello with (None: $HANGAR_TOKEN, else the token file)
+        self._token = token
         self._client: AsyncClient | None = None
         self._lock = asyncio.Lock()
 
@@ -68,7 +78,7 @@ class Backend:
                 from hangar.client.async_client import AsyncClient
 
                 # the client's default connect timeout covers an autostart's migrations
-                self._client = await AsyncClient.connect(self._paths)
+                self._client = await AsyncClient.connect(self._paths, token=self._token)
             return self._client
 
     async def close(self) -> None:

@@ -22,7 +22,9 @@ INSTRUCTIONS = """\
 Each workspace is a git worktree opened in its own tmux session running a coding agent.
 Typical flow: workspace_create {name} -> workspace_send {id, text} -> workspace_wait_idle {id}
 -> workspace_read {id} -> workspace_archive {id}. A human can attach at any time with the
-command from workspace_attach_hint. hangar_* tools file issues for Hangar's queued agents."""
+command from workspace_attach_hint. hangar_* tools file issues for Hangar's queued agents,
+schedule recurring work for them (hangar_autopilot_create: cron + instructions), give them
+skills (hangar_skill_attach) and make new ones from templates (hangar_template_use)."""
 
 
 def build_server(config: McpConfig, backend: Backend | None = None) -> MCPServer[Any]:
@@ -37,8 +39,11 @@ def build_server(config: McpConfig, backend: Backend | None = None) -> MCPServer
     return server
 
 
-def main(config_path: str | None = None) -> int:
-    """Load the configuration, then serve stdio until the client hangs up. Returns an exit code."""
+def main(config_path: str | None = None, *, token: str | None = None) -> int:
+    """Load the configuration, then serve stdio until the client hangs up. Returns an exit code.
+
+    ``token``: a personal token the daemon connection says hello with (its scope bounds
+    every tool); None: ``$HANGAR_TOKEN``, else the daemon's token file."""
     try:
         config = load_config(config_path)
     except ConfigError as exc:
@@ -46,7 +51,7 @@ def main(config_path: str | None = None) -> int:
         return 2
     for note in config.notes:
         print(f"hangar mcp: {note}", file=sys.stderr)
-    backend = Backend(workspace=config.workspace)
+    backend = Backend(workspace=config.workspace, token=token)
     server = build_server(config, backend)
 
     async def serve() -> None:

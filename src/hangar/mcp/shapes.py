@@ -9,11 +9,24 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import msgspec
 
 from hangar.proto import api
+from hangar.proto import autopilots as ap
 from hangar.proto.rows import SessionRow
 
-__all__ = ["idle", "iso_ms", "read", "wait_idle", "workspace"]
+__all__ = [
+    "autopilot",
+    "autopilot_detail",
+    "idle",
+    "iso_in_zone",
+    "iso_ms",
+    "read",
+    "wait_idle",
+    "workspace",
+]
 
 
 def iso_ms(ms: int | None) -> str | None:
@@ -75,3 +88,32 @@ def read(result: api.SessionReadResult, *, since: bool) -> dict[str, Any]:
     if since:
         out["next_line"] = result.next_line
     return out
+
+
+def iso_in_zone(ms: int | None, zone: str) -> str | None:
+    """``1717650000000, "Europe/Berlin"`` → ``"2024-06-06T07:00:00+02:00"``: a fire time as the
+    autopilot's own zone reads it (UTC if the zone is unknown here)."""
+    if ms is None:
+        return None
+    try:
+        tz: dt.tzinfo = ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = dt.UTC
+    return dt.datetime.fromtimestamp(ms / 1000, tz).isoformat(timespec="seconds")
+
+
+def autopilot(row: ap.AutopilotRow) -> dict[str, Any]:
+    """The row as the daemon sent it, plus ``next_fire``: ``next_tick_at`` in its zone."""
+    out: dict[str, Any] = msgspec.to_builtins(row)
+    out["next_fire"] = iso_in_zone(row.next_tick_at, row.timezone)
+    return out
+
+
+def autopilot_detail(detail: ap.AutopilotDetail) -> dict[str, Any]:
+    """``{autopilot, upcoming, recent_runs}`` with the upcoming fires as ISO 8601 in its zone."""
+    zone = detail.autopilot.timezone
+    return {
+        "autopilot": autopilot(detail.autopilot),
+        "upcoming": [iso_in_zone(ms, zone) for ms in detail.upcoming],
+        "recent_runs": msgspec.to_builtins(detail.recent_runs),
+    }

@@ -1,4 +1,5 @@
-"""The published ``workspace_*`` tools plus a few ``hangar_*`` ones (docs/sessions.md#mcp-server).
+"""The published ``workspace_*`` tools plus the ``hangar_*`` ones (docs/sessions.md#mcp-server);
+the autopilot, skill and template tools live in ``tools_autopilots``.
 
 Each tool checks only what the surface documents about its own inputs, calls one daemon method,
 and reshapes the answer. Schema notes: every default is declared, so a client
@@ -10,15 +11,13 @@ are a bare type with ``default: null`` rather than an ``anyOf`` with null.
 from __future__ import annotations
 
 import enum
-import json
 import os
 from typing import Annotated, Any, Literal, TypeVar
 
-import msgspec
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
-from mcp_types import CallToolResult, TextContent
+from mcp_types import CallToolResult
 from pydantic import Field, ValidationError
 from pydantic.json_schema import SkipJsonSchema
 
@@ -27,7 +26,10 @@ from hangar.core.fsm import TaskStatus
 from hangar.core.vocab import IssueState
 from hangar.mcp import shapes
 from hangar.mcp.backend import DEFAULT_CALL_TIMEOUT_S, Backend
+from hangar.mcp.common import OptInt, OptStr, blank, ok, or_default
 from hangar.mcp.config import McpConfig
+from hangar.mcp.tools_autopilots import AUTOPILOT_TOOL_NAMES, ToolFn, autopilot_tools
+from hangar.mcp.tools_issues import ISSUE_TOOL_NAMES, issue_tools
 from hangar.proto import api, calls
 
 __all__ = ["TOOL_NAMES", "build_tools"]
@@ -47,8 +49,10 @@ TOOL_NAMES = (
     "workspace_resume",
     "hangar_issue_create",
     "hangar_issue_list",
+    *ISSUE_TOOL_NAMES,
     "hangar_task_list",
     "hangar_task_show",
+    *AUTOPILOT_TOOL_NAMES,
 )
 
 DEFAULT_WAIT_MS = 600_000
@@ -62,8 +66,6 @@ CREATE_TIMEOUT_S = 660.0
 """On top of a blocking call's own timeout_ms: the daemon answers at its deadline, not before."""
 
 Id = Annotated[str, Field(description="Workspace id, short id or exact name.")]
-OptStr = str | SkipJsonSchema[None]
-OptInt = int | SkipJsonSchema[None]
 ThresholdMs = Annotated[
     OptInt,
     Field(description="Idle threshold override in ms (absent or 0: the configured default)."),
@@ -93,22 +95,6 @@ class _Tool(Tool):
             raise ToolError(message) from cause
 
 
-def _ok(value: Any) -> CallToolResult:
-    """One text block of JSON, as originally returned; objects also as structured content.
-    Result structs are sent as the daemon sent them: keys in wire order."""
-    value = msgspec.to_builtins(value)
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    structured = value if isinstance(value, dict) else None
-    return CallToolResult(
-        content=[TextContent(type="text", text=text)], structured_content=structured
-    )
-
-
-def _blank(value: str | None) -> str | None:
-    """Clients that send zero values send ``""`` for an optional string they meant to omit."""
-    return value if value else None
-
-
 def _vocab(vocab: type[V], name: str, value: str | None) -> V | None:
     """A word of a core vocabulary, checked here so the model reads what the words are."""
     if not value:
@@ -126,13 +112,6 @@ def _threshold(value: int | None) -> int | None:
     if value < 0:
         raise ToolError(f"invalid_params: threshold_ms must be positive, got {value}")
     return value
-
-
-def _or_default(name: str, value: int, default: int) -> int:
-    """0 is a client's zero value for "not given"; a negative number is a mistake."""
-    if value < 0:
-        raise ToolError(f"invalid_params: {name} must be 0 (the default) or more, got {value}")
-    return value or default
 
 
 def _wait_timeout_s(timeout_ms: int) -> float:
@@ -163,7 +142,7 @@ def build_tools(config: McpConfig, backend: Backend) -> list[Tool]:
                 f'invalid_params: wait_for_idle must be "none", "any" or "all", '
                 f"got {wait_for_idle!r}"
             )
-        timeout_ms = _or_default("timeout_ms", timeout_ms, DEFAULT_WAIT_MS)
+        timeout_ms = or_default("timeout_ms", timeout_ms, DEFAULT_WAIT_MS)
         params = api.SessionListParams(
             # one repository per server (docs/sessions.md#mcp-server): others stay out
             repo_path=config.repo_path,
@@ -176,7 +155,7 @@ def build_tools(config: McpConfig, backend: Backend) -> list[Tool]:
             params,
             timeout=_wait_timeout_s(timeout_ms) if mode != "none" else DEFAULT_CALL_TIMEOUT_S,
         )
-        return _ok([shapes.workspace(view) for view in res.sessions])
+        return ok([shapes.workspace(view) for view in res.sessions])
 
     async def workspace_create(
         name: Annotated[
@@ -200,14 +179,14 @@ def build_tools(config: McpConfig, backend: Backend) -> list[Tool]:
         """Create a workspace: a git worktree plus a tmux session running the agent."""
         params = config.create_params(
             name,
-            branch=_blank(branch),
+            branch=blank(branch),
             meta=meta or None,
-            base_branch=_blank(base_branch),
-            prompt=_blank(prompt),
+            base_branch=blank(base_branch),
+            prompt=blank(prompt),
         )
         # a big checkout plus up to 30 s waiting for the agent before the prompt
         row = await backend.request(calls.SESSION_CREATE, params, timeout=CREATE_TIMEOUT_S)
-        return _ok(shapes.workspace(row))
+        return ok(shapes.workspace(row))
 
     async def workspace_archive(
         id: Id,
@@ -219,7 +198,7 @@ def build_tools(config: McpConfig, backend: Backend) -> list[Tool]:
         res = await backend.request(
             calls.SESSION_ARCHIVE, api.SessionArchiveParams(id=id, force=force)
         )
-        return _ok(shapes.workspace(res))
+        return ok(shapes.workspace(res))
 
     async def workspace_delete(
         id: Id,
@@ -231,7 +210,7 @@ def build_tools(config: McpConfig, backend: Backend) -> list[Tool]:
         """Permanently delete a workspace. Returns {"deleted": true, "id": "<id>"}."""
         params = api.SessionDeleteParams(id=id, confirm=confirm, force=force)
         res = await backend.request(calls.SESSION_DELETE, params)
-        return _ok({"deleted": res.deleted, "id": res.id})
+        return ok({"deleted": res.deleted, "id": res.id})
 
     async def workspace_send(
         id: Id,
@@ -243,7 +222,7 @@ def build_tools(config: McpConfig, backend: Backend) -> list[Tool]:
         """Send text to the agent in a workspace (at most one send per 200 ms; extra waits)."""
         params = api.SessionSendParams(id=id, text=text, press_enter=press_enter)
         res = await backend.request(calls.SESSION_SEND, params)
-        return _ok({"sent": res.sent})
+        return ok({"sent": res.sent})
 
     async def workspace_read(
         id: Id,
@@ -265,13 +244,13 @@ def build_tools(config: McpConfig, backend: Backend) -> list[Tool]:
             raise ToolError(f"invalid_params: since_line must be >= 0, got {since_line}")
         params = api.SessionReadParams(id=id, lines=lines, since_line=since_line)
         res = await backend.request(calls.SESSION_READ, params)
-        return _ok(shapes.read(res, since=since_line is not None))
+        return ok(shapes.read(res, since=since_line is not None))
 
     async def workspace_idle(id: Id, threshold_ms: ThresholdMs = None) -> CallToolResult:
         """Is the workspace busy or idle? {Idle, LastChangedAt, ElapsedMs, ThresholdMs, State}."""
         params = api.SessionIdleParams(id=id, threshold_ms=_threshold(threshold_ms))
         res = await backend.request(calls.SESSION_IDLE, params)
-        return _ok(shapes.idle(res))
+        return ok(shapes.idle(res))
 
     async def workspace_wait_idle(
         id: Id,
@@ -284,29 +263,29 @@ def build_tools(config: McpConfig, backend: Backend) -> list[Tool]:
         ] = DEFAULT_POLL_MS,
     ) -> CallToolResult:
         """Block until the workspace is idle or timeout_ms passes (one call instead of polling)."""
-        timeout_ms = _or_default("timeout_ms", timeout_ms, DEFAULT_WAIT_MS)
+        timeout_ms = or_default("timeout_ms", timeout_ms, DEFAULT_WAIT_MS)
         params = api.SessionWaitIdleParams(
             id=id,
             timeout_ms=timeout_ms,
             threshold_ms=_threshold(threshold_ms),
-            poll_interval_ms=_or_default("poll_interval_ms", poll_interval_ms, DEFAULT_POLL_MS),
+            poll_interval_ms=or_default("poll_interval_ms", poll_interval_ms, DEFAULT_POLL_MS),
         )
         res = await backend.request(
             calls.SESSION_WAIT_IDLE, params, timeout=_wait_timeout_s(timeout_ms)
         )
-        return _ok(shapes.wait_idle(res))
+        return ok(shapes.wait_idle(res))
 
     async def workspace_attach_hint(id: Id) -> CallToolResult:
         """The shell command a human runs to attach to the workspace's tmux session."""
         res = await backend.request(calls.SESSION_ATTACH_HINT, api.SessionRef(id=id))
-        return _ok({"command": res.command})
+        return ok({"command": res.command})
 
     async def workspace_resume(id: Id) -> CallToolResult:
         """Relaunch an orphaned, archived or exited workspace in its worktree, continuing the
         agent's own conversation (Claude: --resume). Returns the workspace object."""
         params = api.SessionResumeParams(id=id, max_sessions=config.max_workspaces)
         row = await backend.request(calls.SESSION_RESUME, params, timeout=CREATE_TIMEOUT_S)
-        return _ok(shapes.workspace(row))
+        return ok(shapes.workspace(row))
 
     async def hangar_issue_create(
         title: str,
@@ -326,19 +305,19 @@ def build_tools(config: McpConfig, backend: Backend) -> list[Tool]:
         repo = os.path.abspath(repo_path) if repo_path else enclosing_repository(config.repo_path)
         params = api.IssueCreateParams(
             title=title,
-            description=_blank(description),
-            assign=_blank(assign),
+            description=blank(description),
+            assign=blank(assign),
             priority=priority,
             repo_path=str(repo) if repo else None,
         )
-        return _ok(await backend.request(calls.ISSUE_CREATE, params))
+        return ok(await backend.request(calls.ISSUE_CREATE, params))
 
     async def hangar_issue_list(
         state: Annotated[OptStr, Field(description="open, in_progress, done or cancelled.")] = None,
     ) -> CallToolResult:
         """List Hangar issues, newest first."""
         params = api.IssuesListParams(state=_vocab(IssueState, "state", state))
-        return _ok((await backend.request(calls.ISSUES_LIST, params)).issues)
+        return ok((await backend.request(calls.ISSUES_LIST, params)).issues)
 
     async def hangar_task_list(
         status: Annotated[
@@ -350,15 +329,15 @@ def build_tools(config: McpConfig, backend: Backend) -> list[Tool]:
     ) -> CallToolResult:
         """List Hangar tasks (agent runs), newest first."""
         params = api.TasksListParams(
-            status=_vocab(TaskStatus, "status", status), issue_id=_blank(issue_id), limit=limit
+            status=_vocab(TaskStatus, "status", status), issue_id=blank(issue_id), limit=limit
         )
-        return _ok((await backend.request(calls.TASKS_LIST, params)).tasks)
+        return ok((await backend.request(calls.TASKS_LIST, params)).tasks)
 
     async def hangar_task_show(id: Annotated[str, Field(description="Task id.")]) -> CallToolResult:
         """One Hangar task: {task, usage, message_count}."""
-        return _ok(await backend.request(calls.TASK_GET, api.TaskIdParams(task_id=id)))
+        return ok(await backend.request(calls.TASK_GET, api.TaskIdParams(task_id=id)))
 
-    tools = (
+    tools: tuple[ToolFn, ...] = (
         workspace_list,
         workspace_create,
         workspace_archive,
@@ -371,7 +350,9 @@ def build_tools(config: McpConfig, backend: Backend) -> list[Tool]:
         workspace_resume,
         hangar_issue_create,
         hangar_issue_list,
+        *issue_tools(backend),
         hangar_task_list,
         hangar_task_show,
+        *autopilot_tools(config, backend),
     )
     return [_Tool.from_function(fn, structured_output=False) for fn in tools]

@@ -98,6 +98,7 @@ __all__ = [
     "TasksPage",
     "WaitTimeoutMs",
     "WorkspaceCreateParams",
+    "WorkspaceRenameParams",
     "WorkspaceScoped",
     "WorkspaceUseParams",
     "WorkspacesResult",
@@ -163,6 +164,15 @@ class WorkspaceUseParams(Params, kw_only=True):
     workspace_id: str
 
 
+class WorkspaceRenameParams(Params, kw_only=True):
+    #: slug or id of the workspace to rename
+    workspace_id: str
+    #: the new slug (the rules of ``workspace/create``)
+    slug: str
+    #: the new display name; absent: kept, unless it was the old slug (then the new one)
+    name: str | None = None
+
+
 class WorkspacesResult(Result, kw_only=True):
     workspaces: list[WorkspaceRow]
 
@@ -211,11 +221,19 @@ class IssueCreateResult(Result, kw_only=True):
 
 
 class IssueUpdateParams(WorkspaceScoped, kw_only=True):
+    """An edit, in one transaction (docs/lifecycle.md#editing-an-issue); absent fields stay."""
+
     issue_id: str
+    #: along the edges of ``core.issue_fsm.MOVES``; done or cancelled cancels the issue's tasks
     state: IssueState | None = None
     priority: Priority | None = None
     #: an agent's name or id (queues its task), or ``member:<id>``
     assign: str | None = None
+    title: str | None = None
+    #: ``""`` clears it
+    description: str | None = None
+    #: nobody holds it any more (a pending task of an agent that held it is cancelled)
+    unassign: bool = False
 
 
 class AgentCreateParams(WorkspaceScoped, kw_only=True):

@@ -20,7 +20,12 @@ from typing import Any, Final, Generic, TypeVar
 import msgspec
 
 from hangar.proto import api, methods
+from hangar.proto import auth as au
 from hangar.proto import autopilots as ap
+from hangar.proto import beads as bd
+from hangar.proto import comments as cm
+from hangar.proto import settings as st
+from hangar.proto import skills as sk
 from hangar.proto.rows import AgentRow, IssueRow, SessionRow, TaskRow, WorkspaceRow
 
 __all__ = ["ALL", "BY_METHOD", "Call"]
@@ -44,7 +49,7 @@ class Call(Generic[P, R]):
 
 
 # transport
-AUTH_HELLO: Final = Call(methods.AUTH_HELLO, api.AuthHelloParams, api.Ack)
+AUTH_HELLO: Final = Call(methods.AUTH_HELLO, api.AuthHelloParams, au.HelloResult)
 PING: Final = Call(methods.PING, api.Empty, api.Ack)
 WORKSPACE_LIST: Final = Call(methods.WORKSPACE_LIST, api.Empty, api.WorkspacesResult)
 WORKSPACE_SUBSCRIBE: Final = Call(
@@ -52,6 +57,7 @@ WORKSPACE_SUBSCRIBE: Final = Call(
 )
 WORKSPACE_CREATE: Final = Call(methods.WORKSPACE_CREATE, api.WorkspaceCreateParams, WorkspaceRow)
 WORKSPACE_USE: Final = Call(methods.WORKSPACE_USE, api.WorkspaceUseParams, WorkspaceRow)
+WORKSPACE_RENAME: Final = Call(methods.WORKSPACE_RENAME, api.WorkspaceRenameParams, WorkspaceRow)
 DAEMON_SHUTDOWN: Final = Call(methods.DAEMON_SHUTDOWN, api.Empty, api.Ack)
 
 # snapshots and commands
@@ -101,6 +107,41 @@ AUTOPILOT_RUN: Final = Call(methods.AUTOPILOT_RUN, ap.AutopilotRef, ap.Autopilot
 AUTOPILOT_RUNS: Final = Call(methods.AUTOPILOT_RUNS, ap.AutopilotRunsParams, ap.AutopilotRunsResult)
 CRON_PREVIEW: Final = Call(methods.CRON_PREVIEW, ap.CronPreviewParams, ap.CronPreviewResult)
 
+# skills and templates
+SKILLS_SYNC: Final = Call(methods.SKILLS_SYNC, sk.SkillsSyncParams, sk.SkillsSyncResult)
+SKILLS_LIST: Final = Call(methods.SKILLS_LIST, sk.SkillsListParams, sk.SkillsListResult)
+SKILL_GET: Final = Call(methods.SKILL_GET, sk.SkillGetParams, sk.SkillDetail)
+SKILL_ATTACH: Final = Call(methods.SKILL_ATTACH, sk.SkillAttachParams, sk.SkillAttachResult)
+SKILL_DETACH: Final = Call(methods.SKILL_DETACH, sk.SkillAttachParams, sk.SkillAttachResult)
+SKILL_REMOVE: Final = Call(methods.SKILL_REMOVE, sk.SkillRef, sk.SkillRemoveResult)
+TEMPLATES_LIST: Final = Call(methods.TEMPLATES_LIST, api.Empty, sk.TemplatesListResult)
+TEMPLATE_GET: Final = Call(methods.TEMPLATE_GET, sk.TemplateGetParams, sk.TemplateRow)
+TEMPLATE_USE: Final = Call(methods.TEMPLATE_USE, sk.TemplateUseParams, sk.TemplateUseResult)
+
+# personal tokens
+TOKEN_CREATE: Final = Call(methods.TOKEN_CREATE, au.TokenCreateParams, au.TokenCreateResult)
+TOKENS_LIST: Final = Call(methods.TOKENS_LIST, api.Empty, au.TokensListResult)
+TOKEN_REVOKE: Final = Call(methods.TOKEN_REVOKE, au.TokenRevokeParams, au.TokenRow)
+
+# an issue's thread
+COMMENT_ADD: Final = Call(methods.COMMENT_ADD, cm.CommentAddParams, cm.CommentRow)
+COMMENTS_LIST: Final = Call(methods.COMMENTS_LIST, cm.CommentsListParams, cm.CommentsListResult)
+
+# secrets and settings (admin)
+SECRETS_LIST: Final = Call(methods.SECRETS_LIST, api.Empty, st.SecretsListResult)
+SECRET_SET: Final = Call(methods.SECRET_SET, st.SecretSetParams, st.SecretSetResult)
+SECRET_DELETE: Final = Call(methods.SECRET_DELETE, st.SecretNameParams, st.SecretDeleteResult)
+ENV_ALLOW_LIST: Final = Call(methods.ENV_ALLOW_LIST, api.Empty, st.EnvAllowResult)
+ENV_ALLOW_ADD: Final = Call(methods.ENV_ALLOW_ADD, st.EnvAllowKeyParams, st.EnvAllowResult)
+ENV_ALLOW_REMOVE: Final = Call(methods.ENV_ALLOW_REMOVE, st.EnvAllowKeyParams, st.EnvAllowResult)
+CONFIG_SHOW: Final = Call(methods.CONFIG_SHOW, api.Empty, st.ConfigShowResult)
+CONFIG_SET: Final = Call(methods.CONFIG_SET, st.ConfigSetParams, st.Setting)
+
+# beads sync
+BEADS_RECONCILE: Final = Call(
+    methods.BEADS_RECONCILE, bd.BeadsReconcileParams, bd.BeadsReconcileResult
+)
+
 #: every descriptor above, in the order of ``proto.methods``
 ALL: Final[tuple[Call[Any, Any], ...]] = (
     AUTH_HELLO,
@@ -109,6 +150,7 @@ ALL: Final[tuple[Call[Any, Any], ...]] = (
     WORKSPACE_SUBSCRIBE,
     WORKSPACE_CREATE,
     WORKSPACE_USE,
+    WORKSPACE_RENAME,
     DAEMON_SHUTDOWN,
     ISSUES_LIST,
     ISSUE_GET,
@@ -145,6 +187,29 @@ ALL: Final[tuple[Call[Any, Any], ...]] = (
     AUTOPILOT_RUN,
     AUTOPILOT_RUNS,
     CRON_PREVIEW,
+    SKILLS_SYNC,
+    SKILLS_LIST,
+    SKILL_GET,
+    SKILL_ATTACH,
+    SKILL_DETACH,
+    SKILL_REMOVE,
+    TEMPLATES_LIST,
+    TEMPLATE_GET,
+    TEMPLATE_USE,
+    TOKEN_CREATE,
+    TOKENS_LIST,
+    TOKEN_REVOKE,
+    COMMENT_ADD,
+    COMMENTS_LIST,
+    SECRETS_LIST,
+    SECRET_SET,
+    SECRET_DELETE,
+    ENV_ALLOW_LIST,
+    ENV_ALLOW_ADD,
+    ENV_ALLOW_REMOVE,
+    CONFIG_SHOW,
+    CONFIG_SET,
+    BEADS_RECONCILE,
 )
 
 BY_METHOD: Final[Mapping[str, Call[Any, Any]]] = MappingProxyType({c.method: c for c in ALL})

@@ -6,15 +6,18 @@ from __future__ import annotations
 import msgspec
 
 from hangar.proto.autopilots import AutopilotRow
+from hangar.proto.comments import CommentRow
 from hangar.proto.rows import IssueRow
 
 __all__ = [
     "AnyEvent",
     "AutopilotChanged",
     "AutopilotRunChanged",
+    "CommentCreated",
     "Event",
     "IssueCreated",
     "IssueUpdated",
+    "SkillsChanged",
     "TaskFinished",
     "TaskMessage",
     "TaskProgress",
@@ -89,6 +92,21 @@ class AutopilotRunChanged(Event, kw_only=True, tag="autopilot_run_changed"):
     reason: str | None = None
 
 
+class SkillsChanged(Event, kw_only=True, tag="skills_changed"):
+    """Skills were synced (``synced``: those created or updated) or removed, or attached
+    to or detached from an agent (``agent_id`` set)."""
+
+    change: str  # synced | removed | attached | detached
+    skills: list[str]
+    agent_id: str | None = None
+
+
+class CommentCreated(Event, kw_only=True, tag="comment_created"):
+    """A comment was added to an issue's thread: by a person, or an agent's result."""
+
+    comment: CommentRow
+
+
 AnyEvent = (
     IssueCreated
     | IssueUpdated
@@ -99,6 +117,8 @@ AnyEvent = (
     | TaskFinished
     | AutopilotChanged
     | AutopilotRunChanged
+    | SkillsChanged
+    | CommentCreated
 )
 
 

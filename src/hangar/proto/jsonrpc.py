@@ -17,6 +17,7 @@ __all__ = [
     "BUSY",
     "CAPABILITY_DENIED",
     "CONFLICT",
+    "FORBIDDEN",
     "INTERNAL_ERROR",
     "INVALID_PARAMS",
     "INVALID_REQUEST",
@@ -65,6 +66,8 @@ BUSY: Final = -32008
 # Hangar's own, clear of the plugin range above.
 NOT_FOUND: Final = -32010
 CONFLICT: Final = -32011
+#: the connection's token lacks the scope the method needs (docs/wire-protocol.md#scopes)
+FORBIDDEN: Final = -32012
 
 RequestId = int | str
 """Request ids are integers or strings; ``null`` only appears in error responses."""

@@ -15,9 +15,17 @@ __all__ = [
     "AUTOPILOT_RUN",
     "AUTOPILOT_RUNS",
     "AUTOPILOT_UPDATE",
+    "BEADS_RECONCILE",
+    "COMMENTS_LIST",
+    "COMMENT_ADD",
+    "CONFIG_SET",
+    "CONFIG_SHOW",
     "CRON_PREVIEW",
     "DAEMON_HEALTH",
     "DAEMON_SHUTDOWN",
+    "ENV_ALLOW_ADD",
+    "ENV_ALLOW_LIST",
+    "ENV_ALLOW_REMOVE",
     "EVENT",
     "HEALTH",
     "ISSUES_LIST",
@@ -26,6 +34,9 @@ __all__ = [
     "ISSUE_UPDATE",
     "NOTIFICATIONS",
     "PING",
+    "SECRETS_LIST",
+    "SECRET_DELETE",
+    "SECRET_SET",
     "SESSION_ARCHIVE",
     "SESSION_ATTACH_HINT",
     "SESSION_CREATE",
@@ -37,6 +48,12 @@ __all__ = [
     "SESSION_RESUME",
     "SESSION_SEND",
     "SESSION_WAIT_IDLE",
+    "SKILLS_LIST",
+    "SKILLS_SYNC",
+    "SKILL_ATTACH",
+    "SKILL_DETACH",
+    "SKILL_GET",
+    "SKILL_REMOVE",
     "TASKS_LIST",
     "TASK_CANCEL",
     "TASK_CLEAN",
@@ -44,8 +61,15 @@ __all__ = [
     "TASK_MESSAGES",
     "TASK_RETRY",
     "TASK_TRANSITION",
+    "TEMPLATES_LIST",
+    "TEMPLATE_GET",
+    "TEMPLATE_USE",
+    "TOKENS_LIST",
+    "TOKEN_CREATE",
+    "TOKEN_REVOKE",
     "WORKSPACE_CREATE",
     "WORKSPACE_LIST",
+    "WORKSPACE_RENAME",
     "WORKSPACE_SUBSCRIBE",
     "WORKSPACE_USE",
 ]
@@ -57,6 +81,7 @@ WORKSPACE_LIST = "workspace/list"
 WORKSPACE_SUBSCRIBE = "workspace/subscribe"
 WORKSPACE_CREATE = "workspace/create"
 WORKSPACE_USE = "workspace/use"
+WORKSPACE_RENAME = "workspace/rename"
 DAEMON_SHUTDOWN = "daemon/shutdown"
 
 # snapshots and commands
@@ -99,6 +124,39 @@ AUTOPILOT_DELETE = "hangar/autopilot_delete"
 AUTOPILOT_RUN = "hangar/autopilot_run"
 AUTOPILOT_RUNS = "hangar/autopilot_runs"
 CRON_PREVIEW = "hangar/cron_preview"
+
+# skills (Agent Skills synced into a workspace, attached to agents) and agent templates
+SKILLS_SYNC = "hangar/skills_sync"
+SKILLS_LIST = "hangar/skills_list"
+SKILL_GET = "hangar/skill_get"
+SKILL_ATTACH = "hangar/skill_attach"
+SKILL_DETACH = "hangar/skill_detach"
+SKILL_REMOVE = "hangar/skill_remove"
+TEMPLATES_LIST = "hangar/templates_list"
+TEMPLATE_GET = "hangar/template_get"
+TEMPLATE_USE = "hangar/template_use"
+
+# personal tokens (ainb_…) with a scope (docs/wire-protocol.md#tokens)
+TOKEN_CREATE = "hangar/token_create"
+TOKENS_LIST = "hangar/tokens_list"
+TOKEN_REVOKE = "hangar/token_revoke"
+
+# an issue's thread (docs/lifecycle.md#comments)
+COMMENT_ADD = "hangar/comment_add"
+COMMENTS_LIST = "hangar/comments_list"
+
+# secrets (agents' API keys) and settings (env allowlist, config.toml); all need admin
+SECRETS_LIST = "hangar/secrets_list"
+SECRET_SET = "hangar/secret_set"
+SECRET_DELETE = "hangar/secret_delete"
+ENV_ALLOW_LIST = "hangar/env_allow_list"
+ENV_ALLOW_ADD = "hangar/env_allow_add"
+ENV_ALLOW_REMOVE = "hangar/env_allow_remove"
+CONFIG_SHOW = "hangar/config_show"
+CONFIG_SET = "hangar/config_set"
+
+# beads sync: mirror issues to a bd tracker (docs/beads.md)
+BEADS_RECONCILE = "hangar/beads_reconcile"
 
 # server → client notification
 EVENT = "hangar/event"

@@ -11,6 +11,7 @@ from hangar.store.errors import (
     UnsupportedDatabaseURL,
 )
 from hangar.store.finalize import TaskChange
+from hangar.store.issue_edit import IssueEdit
 from hangar.store.issues import UNSET, Unset
 from hangar.store.migrate import migrate
 from hangar.store.store import Store
@@ -22,6 +23,7 @@ __all__ = [
     "Conflict",
     "InvalidTransition",
     "InvalidValue",
+    "IssueEdit",
     "NotFound",
     "RecoveryReport",
     "Store",

@@ -28,7 +28,9 @@ from hangar.core.fsm import (
     resolve_noop,
     sources_of,
 )
+from hangar.proto.comments import CommentRow
 from hangar.proto.rows import IssueRow, TaskRow
+from hangar.store import comments
 from hangar.store.context import StoreContext
 from hangar.store.convert import dump_json, issue_row, task_row
 from hangar.store.dml import upsert
@@ -50,13 +52,15 @@ class TaskChange:
 
     ``outcome`` says how the transition resolved; ``task`` is the row after the write
     (None when nothing was written), ``issues`` the issues whose state the write moved,
-    ``children`` the retries it queued.
+    ``children`` the retries it queued, ``comments`` what it posted on the issue's thread.
     """
 
     outcome: FinalizeOutcome
     task: TaskRow | None = None
     issues: list[IssueRow] = field(default_factory=list)
     children: list[TaskRow] = field(default_factory=list)
+    #: the comments the write posted: a done task's result on its issue's thread
+    comments: list[CommentRow] = field(default_factory=list)
 
     @property
     def kind(self) -> FinalizeKind:
@@ -268,7 +272,11 @@ async def complete(
     outcome, row = await finalize(conn, task_id, _DONE, values, workspace_id=workspace_id)
     if row is None:
         return TaskChange(outcome)
-    return TaskChange(outcome, task_row(row), await settle(conn, ctx, _DONE, [row]))
+    moved = await settle(conn, ctx, _DONE, [row])
+    # the agent's answer joins the issue's thread, once: a finalize that is retried or
+    # loses a race wrote nothing above and gets here no more (docs/lifecycle.md#comments)
+    posted = await comments.post_result(conn, ctx, row, (result or {}).get("content"))
+    return TaskChange(outcome, task_row(row), moved, comments=[] if posted is None else [posted])
 
 
 async def fail(

@@ -76,7 +76,7 @@ member = Table(
     CheckConstraint(_in("role", ("owner", "admin", "member")), name="role"),
 )
 
-# --- actors and skills (0002, 0006, 0008, 0014) -----------------------------------------
+# --- actors and skills (0002, 0006, 0008, 0014, 0021) -----------------------------------
 
 agent_runtime = Table(
     "agent_runtime",
@@ -127,9 +127,20 @@ skill = Table(
     Column("workspace_id", Text, ForeignKey("workspace.id"), nullable=False),
     Column("name", Text, nullable=False),
     Column("description", Text),
-    Column("content", Text),
+    Column("content", Text),  # the Markdown of SKILL.md after its front matter
+    # the rest of the front matter, where it came from, and when (0021)
+    Column("license", Text),
+    Column("compatibility", Text),
+    Column("meta", Text),  # JSON string map: the front matter's `metadata`
+    Column("allowed_tools", Text),
+    Column("digest", Text),  # sha256 over the files' paths, modes and contents
+    Column("source", Text),
+    Column("created_at", BigInteger, nullable=False, server_default="0"),
+    Column("updated_at", BigInteger, nullable=False, server_default="0"),
     Index("idx_skill_workspace_name", "workspace_id", "name", unique=True),
 )
+
+SKILL_FILE_ENCODINGS = ("utf-8", "base64")
 
 skill_file = Table(
     "skill_file",
@@ -137,7 +148,12 @@ skill_file = Table(
     Column("skill_id", Text, ForeignKey("skill.id"), nullable=False),
     Column("path", Text, nullable=False),
     Column("content", Text),
+    # how `content` holds the bytes: as text, or base64 for files that are not UTF-8 (0021)
+    Column("encoding", Text, nullable=False, server_default="utf-8"),
+    Column("executable", Boolean, nullable=False, server_default=false()),
+    Column("size", BigInteger, nullable=False, server_default="0"),
     PrimaryKeyConstraint("skill_id", "path"),
+    CheckConstraint(_in("encoding", SKILL_FILE_ENCODINGS), name="encoding"),
 )
 
 agent_skill = Table(
@@ -146,9 +162,10 @@ agent_skill = Table(
     Column("agent_id", Text, ForeignKey("agent.id"), nullable=False),
     Column("skill_id", Text, ForeignKey("skill.id"), nullable=False),
     PrimaryKeyConstraint("agent_id", "skill_id"),
+    Index("idx_agent_skill_skill", "skill_id"),  # 0021
 )
 
-# --- work (0003, 0014) ------------------------------------------------------------------
+# --- work (0003, 0014, 0023) ------------------------------------------------------------
 
 issue = Table(
     "issue",
@@ -182,6 +199,7 @@ comment = Table(
     Column("body", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
     CheckConstraint(_in("author_type", ("member", "agent")), name="author_type"),
+    Index("idx_comment_issue_created", "issue_id", "created_at", "id"),  # 0023: a thread's pages
 )
 
 # --- the queue (0004, 0006, 0010, 0012, 0013) -------------------------------------------
@@ -225,18 +243,25 @@ agent_task_queue = Table(
     Index("idx_agent_task_queue_workspace_created", "workspace_id", "created_at", "id"),  # 0019
 )
 
-# --- auth and beads (0005, 0007, 0011) --------------------------------------------------
+# --- auth and beads (0005, 0007, 0011, 0022) --------------------------------------------
+
+TOKEN_SCOPES = ("read", "write", "admin")
 
 pat = Table(
     "pat",
     metadata,
     Column("id", Text, primary_key=True),
     Column("user_id", Text, ForeignKey("user.id"), nullable=False),
-    Column("sha256_token", Text, nullable=False),
-    Column("scope", Text),
+    Column("sha256_token", Text, nullable=False),  # the plaintext is never stored
+    Column("scope", Text, nullable=False),  # NOT NULL and the CHECK since 0022
     Column("created_at", BigInteger, nullable=False),
-    Column("last_used", BigInteger),
+    Column("last_used", BigInteger),  # touched at most once a minute
+    # what it is for, when it stops working, when it was revoked (0022)
+    Column("name", Text, nullable=False, server_default=""),
+    Column("expires_at", BigInteger),
+    Column("revoked_at", BigInteger),
     UniqueConstraint("sha256_token"),
+    CheckConstraint(_in("scope", TOKEN_SCOPES), name="scope"),
 )
 
 daemon_token = Table(

@@ -41,14 +41,19 @@ from hangar.store import (
     transcript,
     workspaces,
 )
-from hangar.store.autopilots import AutopilotStore
+from hangar.store.autopilot_store import AutopilotStore
+from hangar.store.beads import BeadsStore
+from hangar.store.comments import CommentStore
 from hangar.store.context import StoreContext
 from hangar.store.engine import WRITE_OPTION, Dialect, create_engine, dialect_of
 from hangar.store.finalize import TaskChange
+from hangar.store.issue_edit import IssueEdit, edit
 from hangar.store.issues import UNSET, Unset
 from hangar.store.migrate import current_revision, head_revision
 from hangar.store.migrate import migrate as run_migrations
+from hangar.store.skills import SkillStore
 from hangar.store.sweeper import RecoveryReport, SweepReport
+from hangar.store.tokens import TokenStore
 from hangar.store.writelock import lock_key, writer_lock
 
 #: how long the default workspace is taken as read (see ``Store.workspace_default``)
@@ -65,7 +70,15 @@ class Store:
         self.dialect: Dialect = dialect_of(engine)
         self._lock_key = lock_key(engine) if self.dialect == "sqlite" else None
         self._default: tuple[WorkspaceRow, float] | None = None
+        #: skills: sync, list, attach, remove, an agent's for dispatch (``store/skills.py``)
+        self.skills = SkillStore(self._read, self._write, self._ctx)
         self.autopilots = AutopilotStore(self._read, self._write, self._ctx)
+        #: issues' threads: add a comment, a page of them (``store/comments.py``)
+        self.comments = CommentStore(self._read, self._write, self._ctx)
+        #: personal tokens: create, list, look up by digest, revoke, touch (``store/tokens.py``)
+        self.tokens = TokenStore(self._read, self._write, self._ctx)
+        #: which bd issue mirrors which issue (``store/beads.py``, docs/beads.md)
+        self.beads = BeadsStore(self._read, self._write)
 
     @classmethod
     async def open(cls, url: str, *, clock: Clock, ids: IdGen, migrate: bool = True) -> Store:
@@ -141,6 +154,17 @@ class Store:
         self._default = None
         async with self._write() as conn:
             row = await workspaces.set_default(conn, workspace_id)
+        self._default = None  # a read that raced with the write may have cached the old one
+        return row
+
+    async def workspace_rename(
+        self, workspace_id: str, slug: str, name: str | None = None
+    ) -> WorkspaceRow:
+        """A new slug (a taken one is a ``Conflict``); the name too when given, or when it
+        was the old slug."""
+        self._default = None
+        async with self._write() as conn:
+            row = await workspaces.rename(conn, workspace_id, slug, name)
         self._default = None  # a read that raced with the write may have cached the old one
         return row
 
@@ -284,6 +308,31 @@ class Store:
         async with self._write() as conn:
             return await issues.update_fields(
                 conn, workspace_id, issue_id, state=state, assignee=assignee, priority=priority
+            )
+
+    async def issue_edit(
+        self,
+        workspace_id: str,
+        issue_id: str,
+        *,
+        title: str | Unset = UNSET,
+        description: str | Unset | None = UNSET,
+        priority: int | Unset = UNSET,
+        state: str | Unset = UNSET,
+        assignee: str | Unset | None = UNSET,
+    ) -> IssueEdit:
+        """An edit by hand and all it implies, in one transaction (``store/issue_edit.py``)."""
+        async with self._write() as conn:
+            return await edit(
+                conn,
+                self._ctx,
+                workspace_id,
+                issue_id,
+                title=title,
+                description=description,
+                priority=priority,
+                state=state,
+                assignee=assignee,
             )
 
     # --- tasks: the FSM services --------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import RowMapping, or_, select
+from sqlalchemy import RowMapping, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -135,3 +135,34 @@ async def set_default(conn: AsyncConnection, workspace_id: str) -> WorkspaceRow:
         raise NotFound("workspace", workspace_id)
     await settings.put(conn, settings.DEFAULT_WORKSPACE_KEY, workspace_id)
     return workspace_row(found, default_id=workspace_id)
+
+
+async def rename(
+    conn: AsyncConnection, workspace_id: str, slug: str, name: str | None = None
+) -> WorkspaceRow:
+    """A new slug, and a new name when one is given, or when the name was the old slug (a
+    name nobody chose). A taken slug is a ``Conflict``; the id, and so every row of the
+    workspace, stays."""
+    slug = slug.strip()
+    if not slug:
+        raise InvalidValue("workspace slug must not be empty")
+    found = await _by_id(conn, workspace_id)
+    if found is None:
+        raise NotFound("workspace", workspace_id)
+    values = {"slug": slug}
+    if name is not None and name.strip():
+        values["name"] = name.strip()
+    elif found["name"] == found["slug"]:
+        values["name"] = slug
+    taken = await conn.scalar(
+        select(workspace.c.id).where(workspace.c.slug == slug, workspace.c.id != workspace_id)
+    )
+    if taken is not None:  # said before the write: PostgreSQL aborts on a failed UPDATE
+        raise Conflict(f"workspace slug {slug!r} already exists")
+    stmt = update(workspace).where(workspace.c.id == workspace_id).values(values)
+    try:
+        row = (await conn.execute(stmt.returning(*workspace.c))).mappings().one()
+    except IntegrityError as exc:  # taken by a concurrent writer meanwhile
+        raise Conflict(f"workspace slug {slug!r} already exists") from exc
+    default_id = await settings.get(conn, settings.DEFAULT_WORKSPACE_KEY)
+    return workspace_row(row, default_id=default_id)

@@ -15,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+from hangar.adapters.secrets import MemoryStore, SecretStore
 from hangar.core.clock import Clock, FixedClock
 from hangar.core.ids import IdGen, SequentialIdGen
 from hangar.daemon.app import Daemon
@@ -95,10 +96,12 @@ async def daemon_in_process(
     ids: IdGen | None = None,
     events: EventBus | None = None,
     serve: bool = False,
+    secrets: SecretStore | None = None,
 ) -> AsyncIterator[InProcessDaemon]:
     """An opened daemon rooted at ``home`` (SQLite there unless ``env`` names a database).
     ``env`` is both the configuration and the agents' parent environment. ``serve`` also
-    listens on the home's socket and runs the loops, in this event loop."""
+    listens on the home's socket and runs the loops, in this event loop. ``secrets``: the
+    agents' API keys (default: an empty ``MemoryStore``, never the machine's keychain)."""
     settings = {"AINB_HANGAR_HOME": str(home), "HANGAR_TMUX_SOCKET": f"hangar-test-{home.name}"}
     settings |= dict(env or {})
     config = DaemonConfig.from_env(settings)
@@ -109,6 +112,7 @@ async def daemon_in_process(
         ids=ids or SequentialIdGen(),
         events=events or MemoryEventBus(),
         parent_env={"PATH": os.environ.get("PATH", os.defpath), **settings},
+        secrets=MemoryStore() if secrets is None else secrets,
     )
     await daemon.open()
     try:

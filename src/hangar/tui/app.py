@@ -20,6 +20,7 @@ from textual.screen import Screen
 
 from hangar.client.errors import RemoteError
 from hangar.core.paths import HangarPaths
+from hangar.tui.full_access import FullAccessNotice
 from hangar.tui.keymap import load_keymap
 from hangar.tui.link import DaemonLink, Handlers, LinkDown, describe_error
 
@@ -42,6 +43,9 @@ SCREENS_BY_MODE: dict[str, str] = {
     "health": "hangar.tui.screens.health:HealthScreen",
     "logs": "hangar.tui.screens.logs:LogsScreen",
     "home": "hangar.tui.screens.home:HomeScreen",
+    "skills": "hangar.tui.screens.skills:SkillsScreen",
+    "autopilots": "hangar.tui.screens.autopilots:AutopilotsScreen",
+    "settings": "hangar.tui.screens.settings:SettingsScreen",
 }
 
 #: the keys that go to a screen from anywhere: (key, mode, label)
@@ -105,6 +109,8 @@ class HangarApp(App[None]):
         #: the methods this app has sent, newest last (the tests read it; so can a debugger)
         self.sent: deque[str] = deque(maxlen=200)
         self._live: list[HangarScreen] = []
+        #: the one-time warning that agents run with full access, after work is queued
+        self.full_access = FullAccessNotice(self)
 
     # -- start-up ---------------------------------------------------------------------------
 
@@ -177,15 +183,33 @@ class HangarApp(App[None]):
         """The daemon's answer, or None after telling the user why there is none."""
         self.sent.append(call.method)
         try:
-            return await self.link.request(call, params)
+            result = await self.link.request(call, params)
         except (RemoteError, LinkDown) as exc:
             self.notify(describe_error(exc), severity="error", timeout=8)
             return None
+        self.full_access.after(call.method, params, result)
+        return result
 
     async def request(self, call: Call[P, R], params: P) -> R:
         """As ``rpc``, but the caller handles ``RemoteError``/``LinkDown`` (a form shows them)."""
         self.sent.append(call.method)
-        return await self.link.request(call, params)
+        result = await self.link.request(call, params)
+        self.full_access.after(call.method, params, result)
+        return result
+
+    async def switch_workspace(self, workspace: str) -> WorkspaceRow:
+        """Show ``workspace`` (slug or id) from now on: subscribe to it on the open connection
+        (the daemon drops the old subscription), keep it for reconnects, and every screen
+        pulls a fresh snapshot of it. ``RemoteError``/``LinkDown`` when it cannot."""
+        from hangar.proto import api, calls
+
+        self.sent.append(calls.WORKSPACE_SUBSCRIBE.method)
+        sub = await self.link.request(
+            calls.WORKSPACE_SUBSCRIBE, api.WorkspaceScoped(workspace_id=workspace)
+        )
+        self.link.workspace, self.link.workspace_row = sub.workspace.id, sub.workspace
+        await self._link_up(sub.workspace)
+        return sub.workspace
 
     def open_task(self, task_id: str) -> None:
         self.current_task_id = task_id
@@ -227,8 +251,23 @@ class HangarApp(App[None]):
 
 def _modal_classes() -> list[type[Any]]:
     """Screens pushed over the modes (forms, pickers, plugin screens) with bindings of their own."""
+    from hangar.tui.screens.autopilot_form import AutopilotForm
     from hangar.tui.screens.home import ArchiveConfirm, SendForm, SessionForm
     from hangar.tui.screens.modals import MODALS
     from hangar.tui.screens.plugin import PluginScreen
+    from hangar.tui.screens.settings_forms import SETTINGS_MODALS
+    from hangar.tui.screens.skills import SkillBody
+    from hangar.tui.screens.thread import CommentForm, IssueThreadScreen
 
-    return [*MODALS, SessionForm, SendForm, ArchiveConfirm, PluginScreen]
+    return [
+        *MODALS,
+        SessionForm,
+        SendForm,
+        ArchiveConfirm,
+        PluginScreen,
+        AutopilotForm,
+        SkillBody,
+        IssueThreadScreen,
+        CommentForm,
+        *SETTINGS_MODALS,
+    ]

@@ -11,6 +11,7 @@ import msgspec
 if TYPE_CHECKING:
     from hangar.core.paths import HangarPaths
     from hangar.proto.calls import Call
+    from hangar.proto.rows import WorkspaceRow
     from hangar.tui.link import DaemonLink
 
 __all__ = ["Host"]
@@ -28,6 +29,8 @@ class Host(Protocol):
     async def rpc(self, call: Call[P, R], params: P) -> R | None: ...
 
     async def request(self, call: Call[P, R], params: P) -> R: ...
+
+    async def switch_workspace(self, workspace: str) -> WorkspaceRow: ...
 
     def open_task(self, task_id: str) -> None: ...
 

@@ -52,7 +52,9 @@ class ServeAuth:
 class TokenServer(Server):
     """textual-serve's server with Hangar's page and the token check in front of every route."""
 
-    def __init__(self, command: str, *, port: int, title: str = "Hangar") -> None:
+    def __init__(
+        self, command: str, *, port: int, title: str = "Hangar", note: str | None = None
+    ) -> None:
         super().__init__(
             command,
             host=HOST,
@@ -61,6 +63,8 @@ class TokenServer(Server):
             templates_path=_PAGE_DIR,
         )
         self.auth = ServeAuth()
+        #: said after the link at start (what the tabs may do)
+        self.note = note
 
     @property
     def login_url(self) -> str:
@@ -93,6 +97,8 @@ class TokenServer(Server):
     async def on_startup(self, app: web.Application) -> None:
         print(f"Hangar in the browser: {self.login_url}", flush=True)
         print("(the link works once; this server listens on this machine only; Ctrl+C ends it)")
+        if self.note:
+            print(self.note, flush=True)
 
 
 def _refused(why: str) -> web.Response:
@@ -108,5 +114,9 @@ def app_command(start: str, workspace: str | None) -> str:
     return shlex.join(argv)
 
 
-def serve(*, port: int, start: str = "home", workspace: str | None = None) -> None:
-    TokenServer(app_command(start, workspace), port=port).serve()
+def serve(
+    *, port: int, start: str = "home", workspace: str | None = None, note: str | None = None
+) -> None:
+    """``note``: a line said at start. A daemon token for the tabs, if any, is already in
+    ``$HANGAR_TOKEN``: each tab's app process inherits it (``ainb serve --token``)."""
+    TokenServer(app_command(start, workspace), port=port, note=note).serve()

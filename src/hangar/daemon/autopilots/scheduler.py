@@ -16,7 +16,7 @@ from typing import Any
 from hangar.core.clock import Clock
 from hangar.daemon.lifecycle import Lifecycle
 from hangar.store import Store
-from hangar.store.autopilots import FireOutcome
+from hangar.store.autopilot_fire import FireOutcome
 
 __all__ = ["NO_WORK_REPOLL_S", "Scheduler"]
 

@@ -111,6 +111,9 @@ class AgentConfig:
     """Per-task directory outside the git worktree (skills, logs)."""
     workdir: str = ""
     """The task's git worktree (the process cwd; the runner sets it)."""
+    add_dirs: list[str] = field(default_factory=list)
+    """Directories the agent may read besides its cwd, for CLIs that take them (Claude's
+    ``--add-dir``): the task root, when the agent's skills were written there."""
 
 
 class TranscriptParser(Protocol):

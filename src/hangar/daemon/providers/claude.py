@@ -67,8 +67,8 @@ class ClaudeProvider:
         ]
         if config.model:
             argv += ["--model", config.model]
-        if config.task_root:
-            argv += ["--add-dir", config.task_root]
+        for directory in config.add_dirs:  # Claude loads .claude/skills inside each
+            argv += ["--add-dir", directory]
         argv += [*config.extra_args, "--", config.prompt]
         return LaunchSpec(argv=argv, stdin=None)
 

@@ -13,7 +13,7 @@ from hangar.daemon.rpc.common import Routes, invalid, not_found, resolve_workspa
 from hangar.daemon.rpc.issues import checked_repo
 from hangar.proto import api, calls
 from hangar.proto import jsonrpc as rpc
-from hangar.proto.rows import ActorRow, AgentRow
+from hangar.proto.rows import ActorRow, AgentRow, RuntimeRow
 from hangar.store import Conflict, Store
 
 if TYPE_CHECKING:
@@ -87,6 +87,32 @@ class AgentRoutes:
 
     async def create(self, conn: Connection, p: api.AgentCreateParams) -> AgentRow:
         ws = await resolve_workspace(self.store, p.workspace_id)
+        repo, runtime = await self.prepare(ws.id, p)
+        try:
+            agent = await self.store.agent_create(
+                ws.id,
+                name=p.name,
+                provider=p.provider,
+                runtime_id=runtime.id,
+                command=p.command,
+                model=p.model,
+                instructions=p.instructions,
+                max_concurrent_tasks=p.max_concurrent_tasks,
+                repo_path=repo,
+                max_runtime_ms=p.max_runtime_ms,
+                inactivity_timeout_ms=p.inactivity_timeout_ms,
+            )
+        except Conflict:
+            raise rpc.RpcError(rpc.CONFLICT, f"agent {p.name!r} already exists") from None
+        await self.runtimes_changed()
+        return agent
+
+    async def prepare(
+        self, workspace_id: str, p: api.AgentCreateParams
+    ) -> tuple[str | None, RuntimeRow]:
+        """Check a new agent's fields (name, provider, command, instructions, repository);
+        → its repository's toplevel and the runtime that will run it (made if missing).
+        Creating it is the caller's: ``create``, or a template's use with its skills."""
         names.validate_agent_name(p.name)
         provider = get_provider(p.provider)
         if p.provider == "command" and not p.command:
@@ -107,22 +133,5 @@ class AgentRoutes:
                 "--command with the full path"
             )
         repo = await checked_repo(p.repo_path)
-        runtime = await self.store.runtime_ensure(ws.id, self.daemon_id, p.provider)
-        try:
-            agent = await self.store.agent_create(
-                ws.id,
-                name=p.name,
-                provider=p.provider,
-                runtime_id=runtime.id,
-                command=p.command,
-                model=p.model,
-                instructions=p.instructions,
-                max_concurrent_tasks=p.max_concurrent_tasks,
-                repo_path=repo,
-                max_runtime_ms=p.max_runtime_ms,
-                inactivity_timeout_ms=p.inactivity_timeout_ms,
-            )
-        except Conflict:
-            raise rpc.RpcError(rpc.CONFLICT, f"agent {p.name!r} already exists") from None
-        await self.runtimes_changed()
-        return agent
+        runtime = await self.store.runtime_ensure(workspace_id, self.daemon_id, p.provider)
+        return repo, runtime

@@ -1,4 +1,4 @@
-"""Issues: list, get, create (optionally assigned, which queues a task), update."""
+"""Issues: list, get, create (optionally assigned, which queues a task), edit."""
 
 from __future__ import annotations
 
@@ -17,7 +17,13 @@ from hangar.store import Store
 if TYPE_CHECKING:
     from hangar.daemon.rpc.server import Connection
 
-__all__ = ["LIST_PAGE", "MAX_DESCRIPTION_BYTES", "IssueRoutes", "checked_repo"]
+__all__ = [
+    "LIST_PAGE",
+    "MAX_DESCRIPTION_BYTES",
+    "IssueRoutes",
+    "check_description",
+    "checked_repo",
+]
 
 #: issues per list page when the caller names no limit
 LIST_PAGE = 1000
@@ -75,13 +81,7 @@ class IssueRoutes:
         ws = await resolve_workspace(self.store, p.workspace_id)
         names.validate_title(p.title)  # priority and state are checked by the params' types
         if p.description is not None:
-            if len(p.description.encode()) > MAX_DESCRIPTION_BYTES:
-                raise invalid(
-                    f"description is over {MAX_DESCRIPTION_BYTES // 1024} KiB; put long "
-                    "material in a file in the repository and point to it"
-                )
-            if "\x00" in p.description:
-                raise invalid("description contains a NUL byte")
+            check_description(p.description)
         repo = await checked_repo(p.repo_path)
         owner = await self._owner(ws.id)
         issue, task = await self.lifecycle.create_issue(
@@ -104,14 +104,42 @@ class IssueRoutes:
         return owner
 
     async def update(self, conn: Connection, p: api.IssueUpdateParams) -> IssueRow:
+        """An edit in one transaction: what it implies (a task queued, tasks cancelled) is
+        the lifecycle's (docs/lifecycle.md#editing-an-issue)."""
         ws = await resolve_workspace(self.store, p.workspace_id)
-        fields: dict[str, Any] = {}
-        if p.state is not None:
-            fields["state"] = p.state.value
+        changes: dict[str, Any] = {}
+        if p.title is not None:
+            changes["title"] = names.validate_title(p.title)
+        if p.description is not None:
+            check_description(p.description)
+            changes["description"] = p.description
         if p.priority is not None:
-            fields["priority"] = p.priority
+            changes["priority"] = p.priority
+        if p.state is not None:
+            changes["state"] = p.state.value
+        if p.assign is not None and p.unassign:
+            raise invalid("assign and unassign exclude each other")
         if p.assign is not None:
-            issue, _ = await self.lifecycle.assign_issue(ws.id, p.issue_id, p.assign.strip())
-            if not fields:
-                return issue
-        return await self.lifecycle.update_issue(ws.id, p.issue_id, **fields)
+            who = p.assign.strip()
+            if not who:
+                raise invalid("assign needs an agent's name or id, or member:<id>")
+            changes["assignee"] = who
+        elif p.unassign:
+            changes["assignee"] = None
+        if not changes:
+            raise invalid(
+                "nothing to change: give a title, description, priority, state, assign or unassign"
+            )
+        edit = await self.lifecycle.edit_issue(ws.id, p.issue_id, **changes)
+        return edit.issue
+
+
+def check_description(description: str) -> None:
+    """What create and update both refuse in a description."""
+    if len(description.encode()) > MAX_DESCRIPTION_BYTES:
+        raise invalid(
+            f"description is over {MAX_DESCRIPTION_BYTES // 1024} KiB; put long "
+            "material in a file in the repository and point to it"
+        )
+    if "\x00" in description:
+        raise invalid("description contains a NUL byte")

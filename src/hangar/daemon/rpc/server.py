@@ -1,4 +1,5 @@
-"""The unix-socket JSON-RPC server: peer-uid gate, auth first frame, one writer per connection."""
+"""The unix-socket JSON-RPC server: peer-uid gate, auth first frame, one writer per connection,
+and every call admitted against the scope of the connection's token (``rpc/auth.py``)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ import os
 import socket
 import struct
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from hangar.daemon.events import Subscription
+from hangar.daemon.rpc.auth import Authenticator, Grant
 from hangar.proto import jsonrpc, methods
+from hangar.proto.auth import HelloResult
 from hangar.proto.framing import FrameError, encode_frame, read_frame
 from hangar.proto.routes import RouteTable
 
@@ -43,6 +45,10 @@ class Connection:
         self.writer = writer
         self.outbox: asyncio.Queue[bytes | None] = asyncio.Queue(OUTBOX_LIMIT)
         self.authenticated = False
+        #: what its token may do; set by hello
+        self.grant: Grant | None = None
+        #: its token stopped being good: it is closing, nothing more is answered
+        self.hung_up = False
         self.closed = False
         self.opened_at = time.monotonic()
         #: when its last frame arrived: the oldest idle connection gives way under pressure
@@ -57,10 +63,17 @@ class Connection:
         with contextlib.suppress(asyncio.QueueFull):  # a client that stops reading loses events
             self.outbox.put_nowait(encode_frame(body))
 
+    def hang_up(self) -> None:
+        """Send what is queued, then close (the client sees the end of the stream)."""
+        self.hung_up = True
+        with contextlib.suppress(asyncio.QueueFull):
+            self.outbox.put_nowait(None)
+
     async def writer_loop(self) -> None:
         while True:
             frame = await self.outbox.get()
             if frame is None:
+                self.writer.close()  # after the frames before it; the reader sees the end
                 return
             self.writer.write(frame)
             await self.writer.drain()
@@ -96,12 +109,12 @@ class RpcServer:
         self,
         socket_path: Path,
         routes: RouteTable[Connection],
-        verify_token: Callable[[str], bool],
+        auth: Authenticator,
         log: Any,
     ) -> None:
         self.socket_path = socket_path
         self.routes = routes
-        self.verify_token = verify_token
+        self.auth = auth
         self.log = log
         self.connections: set[Connection] = set()
         self._server: asyncio.base_events.Server | None = None
@@ -206,7 +219,8 @@ class RpcServer:
                 conn.send(jsonrpc.encode_error(None, jsonrpc.PARSE_ERROR, f"bad frame: {exc}"))
                 return
             if body is None:  # the client is done sending: answer what it asked, then close
-                await self._finish_in_flight(conn)
+                if not conn.hung_up:
+                    await self._finish_in_flight(conn)
                 return
             conn.last_active = time.monotonic()
             try:
@@ -224,7 +238,7 @@ class RpcServer:
                     return
                 continue  # clients do not send responses; ignore them
             if not conn.authenticated:
-                if not self._authenticate(conn, msg):
+                if not await self._authenticate(conn, msg):
                     return
                 continue
             if isinstance(msg, jsonrpc.Notification):
@@ -261,22 +275,52 @@ class RpcServer:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await read
 
-    def _authenticate(self, conn: Connection, msg: Any) -> bool:
+    async def _authenticate(self, conn: Connection, msg: Any) -> bool:
         token = msg.params.get("token") if isinstance(msg.params, dict) else None
         msg_id = getattr(msg, "id", None)
         if msg.method != methods.AUTH_HELLO:
             conn.send(jsonrpc.encode_error(msg_id, jsonrpc.UNAUTHORIZED, "auth/hello required"))
             return False
-        if not isinstance(token, str) or not self.verify_token(token):
-            self.log.warning("rejected a wrong token")
-            conn.send(jsonrpc.encode_error(msg_id, jsonrpc.UNAUTHORIZED, "unauthorized"))
+        try:
+            if not isinstance(token, str):
+                raise jsonrpc.RpcError(jsonrpc.UNAUTHORIZED, "unauthorized")
+            grant = await self.auth.hello(token)
+        except jsonrpc.RpcError as exc:
+            self.log.warning("rejected a token", why=exc.message)
+            conn.send(jsonrpc.encode_error(msg_id, jsonrpc.UNAUTHORIZED, exc.message))
             return False
         conn.authenticated = True
+        conn.grant = grant
         if msg_id is not None:
-            conn.send(jsonrpc.encode_result(msg_id, {}))
+            hello = HelloResult(scope=grant.scope, token_id=grant.token_id)
+            conn.send(jsonrpc.encode_result(msg_id, hello))
         return True
 
+    def hang_up_token(self, token_id: str) -> None:
+        """A token was revoked: every connection holding it is told so, and closed."""
+        for conn in list(self.connections):
+            if conn.grant is not None and conn.grant.token_id == token_id and not conn.hung_up:
+                conn.send(jsonrpc.encode_error(None, jsonrpc.UNAUTHORIZED, "token revoked"))
+                conn.hang_up()
+
     async def _dispatch(self, conn: Connection, req: Any) -> None:
+        if conn.hung_up:
+            return
+        if req.method in self.routes:  # an unknown method is -32601, whoever asks
+            try:
+                assert conn.grant is not None  # authenticated
+                await self.auth.admit(conn.grant, req.method)
+            except jsonrpc.RpcError as exc:  # refused before its params are even decoded
+                conn.send(jsonrpc.encode_error(req.id, exc.code, exc.message, exc.data))
+                if exc.code == jsonrpc.UNAUTHORIZED:  # its token was revoked or has expired
+                    conn.hang_up()
+                return
+            except Exception as exc:  # the token's row could not be read: nothing is let by
+                self.log.exception("token check failed", method=req.method, error=str(exc))
+                conn.send(
+                    jsonrpc.encode_error(req.id, jsonrpc.INTERNAL_ERROR, f"internal error: {exc}")
+                )
+                return
         try:
             result = await self.routes.dispatch(conn, req.method, req.params)
             conn.send(jsonrpc.encode_result(req.id, result))  # msgspec encodes Structs as-is

@@ -33,6 +33,7 @@ class WorkspaceRoutes:
             (calls.WORKSPACE_LIST, self.list),
             (calls.WORKSPACE_CREATE, self.create),
             (calls.WORKSPACE_USE, self.use),
+            (calls.WORKSPACE_RENAME, self.rename),
             (calls.WORKSPACE_SUBSCRIBE, self.subscribe),
         )
 
@@ -55,6 +56,18 @@ class WorkspaceRoutes:
             raise invalid(str(exc)) from None
         try:
             return await self.store.workspace_create(p.slug, p.name or p.slug)
+        except Conflict:
+            raise rpc.RpcError(rpc.CONFLICT, f"workspace {p.slug!r} already exists") from None
+
+    async def rename(self, conn: Connection, p: api.WorkspaceRenameParams) -> WorkspaceRow:
+        """A new slug, checked as create checks one; the id and every row stay."""
+        try:
+            names.validate_slug(p.slug)
+        except ValueError as exc:
+            raise invalid(str(exc)) from None
+        ws = await resolve_workspace(self.store, p.workspace_id)
+        try:
+            return await self.store.workspace_rename(ws.id, p.slug, p.name)
         except Conflict:
             raise rpc.RpcError(rpc.CONFLICT, f"workspace {p.slug!r} already exists") from None
 

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hangar.core.env_policy import EnvPolicy, apply_policy
+from hangar.daemon.environment import AgentEnvError, AgentEnvironment
 from hangar.daemon.sessions import claude_config, worktrees
 from hangar.daemon.sessions import idle as idleness
 from hangar.daemon.sessions.access import (
@@ -49,7 +49,7 @@ class Provisioner:
         tmux: Tmux,
         log: Log,
         parent_env: Mapping[str, str],
-        env_policy: EnvPolicy,
+        environment: AgentEnvironment,
         launch_probe_s: float,
     ) -> None:
         self.access = access
@@ -57,7 +57,7 @@ class Provisioner:
         self.tmux = tmux
         self.log = log
         self.parent_env = parent_env
-        self.env_policy = env_policy
+        self.environment = environment
         self.launch_probe_s = launch_probe_s
         self._reserve_lock = asyncio.Lock()
         #: rows in 'creating' that this process is provisioning right now
@@ -213,14 +213,20 @@ class Provisioner:
     async def agent_env(self, row: SessionRow) -> dict[str, str]:
         """The agent's whole environment, from the same policy as a task's
         (docs/agents.md#environment): the allowlisted part of the daemon's environment, the
-        deny family removed, and the session's own variables, which nothing overrides."""
+        deny family removed, the session's own variables, which nothing overrides, and its
+        provider's stored API key."""
         workspace = await self.store.workspace_resolve(row.workspace_id)
         session_vars = {
             "HANGAR_SESSION": row.name,
             "HANGAR_SESSION_ID": row.id,
             "HANGAR_WORKSPACE": workspace.slug if workspace is not None else "",
         }
-        return apply_policy(self.env_policy, self.parent_env, daemon_vars=session_vars)
+        try:
+            return await self.environment.build(
+                provider=session_agent(row), daemon_vars=session_vars
+            )
+        except AgentEnvError as exc:
+            raise SessionError("launch_failed", str(exc)) from None
 
     async def _launch(self, row: SessionRow, executable: str, undo: Undo) -> str:
         """Start the agent in a new tmux session; the pane id once it survived the probe.

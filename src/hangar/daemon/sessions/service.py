@@ -27,6 +27,7 @@ import msgspec
 from hangar.core.clock import Clock
 from hangar.core.env_policy import EnvPolicy
 from hangar.daemon.config import DEFAULT_LAUNCH_PROBE_MS
+from hangar.daemon.environment import AgentEnvironment
 from hangar.daemon.sessions.access import Log, SessionAccess
 from hangar.daemon.sessions.operations import SessionOperations
 from hangar.daemon.sessions.provisioning import Provisioner
@@ -54,6 +55,7 @@ class SessionService:
         parent_env: Mapping[str, str],
         tmux: Tmux,
         env_policy: EnvPolicy | None = None,
+        environment: AgentEnvironment | None = None,
         prefix: str = DEFAULT_PREFIX,
         launch_probe_s: float = DEFAULT_LAUNCH_PROBE_MS / 1000,
     ) -> None:
@@ -62,7 +64,9 @@ class SessionService:
 
         ``env_policy`` is the daemon's environment policy, the one tasks get: each agent's
         environment is ``apply_policy(env_policy, parent_env, …)`` plus the session's own
-        variables (``None``: the default allowlist, still with the deny family)."""
+        variables (``None``: the default allowlist, still with the deny family).
+        ``environment``, when given, is the daemon's own builder (its allowlist as the file
+        says now, the providers' stored keys), and ``env_policy`` is unused."""
         try:
             msgspec.convert(prefix, api.SessionPrefix)
         except msgspec.ValidationError:
@@ -87,7 +91,8 @@ class SessionService:
                 tmux=tmux,
                 log=log,
                 parent_env=parent_env,
-                env_policy=EnvPolicy() if env_policy is None else env_policy,
+                environment=environment
+                or AgentEnvironment(parent_env=parent_env, policy=env_policy),
                 launch_probe_s=launch_probe_s,
             ),
             reconciler=self._reconciler,

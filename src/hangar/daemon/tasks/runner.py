@@ -13,12 +13,12 @@ from typing import Any
 
 from hangar.adapters import git, process
 from hangar.core.durations import format_duration
-from hangar.core.env_policy import EnvPolicy, apply_policy
 from hangar.core.failures import FailureReason
 from hangar.core.ids import short_id
 from hangar.core.paths import HangarPaths
 from hangar.core.result import TaskResult, clip_tail
 from hangar.daemon.config import DEFAULT_INACTIVITY_MS, DEFAULT_MAX_RUNTIME_MS
+from hangar.daemon.environment import AgentEnvError, AgentEnvironment
 from hangar.daemon.events import EventBus
 from hangar.daemon.lifecycle import Lifecycle
 from hangar.daemon.providers import AgentConfig, Outcome, TranscriptParser, get_provider
@@ -30,6 +30,7 @@ from hangar.daemon.providers.base import (
 from hangar.daemon.tasks.meta import write_meta
 from hangar.daemon.tasks.retention import task_branch, tidy
 from hangar.daemon.tasks.rowcache import RowCache
+from hangar.daemon.tasks.skills import SkillsWritten, write_skills
 from hangar.daemon.tasks.supervision import KillReason, Limits, Streams, Supervision
 from hangar.daemon.tasks.transcript import TranscriptSink
 from hangar.proto.events import TaskProgress
@@ -43,11 +44,14 @@ class ProvisionError(RuntimeError):
     """The task could not be set up (bad repo, missing CLI); it fails with spawn_error."""
 
 
-def build_prompt(agent: AgentRow, issue: IssueRow | None) -> str:
-    """The agent's instructions, then the issue's title and description."""
+def build_prompt(agent: AgentRow, issue: IssueRow | None, autopilot: str | None = None) -> str:
+    """The agent's instructions, then the issue's title and description, or for a run of
+    an autopilot in mode ``run`` (no issue) the autopilot's instructions."""
     parts = []
     if agent.instructions.strip():
         parts.append(agent.instructions.strip())
+    if issue is None and autopilot is not None and autopilot.strip():
+        parts.append(autopilot.strip())
     if issue is not None:
         parts.append(f"# {issue.title}")
         if issue.description and issue.description.strip():
@@ -81,8 +85,8 @@ class RunnerDeps:
     events: EventBus
     rows: RowCache
     paths: HangarPaths
-    env_policy: EnvPolicy
-    parent_env: Mapping[str, str]
+    #: the allowlist, the daemon's environment and the providers' stored keys
+    environment: AgentEnvironment
     log: Any
     settings: RunSettings = field(default_factory=RunSettings)
 
@@ -103,6 +107,8 @@ class TaskRunner:
         self._inactivity_ms = deps.settings.default_inactivity_ms
         self._parser: TranscriptParser | None = None
         self._killed_at: float | None = None
+        #: the agent's skills as written for this run (none: nothing was)
+        self._skills = SkillsWritten()
 
     # -- control -------------------------------------------------------------------------
     def kill(self, reason: KillReason) -> None:
@@ -133,6 +139,10 @@ class TaskRunner:
         issue = None
         if task.issue_id:
             issue = await deps.store.issue_get(task.workspace_id, task.issue_id)
+        standing = None  # what a run-mode autopilot asks for: its task has no issue
+        if issue is None and task.autopilot_run_id:
+            owner = await deps.store.autopilots.owner_of_run(task.autopilot_run_id)
+            standing = None if owner is None else owner[2]
         task_root = deps.paths.task_root(workspace.slug, short_id(task.id))
         try:
             workdir = await asyncio.wait_for(
@@ -144,9 +154,10 @@ class TaskRunner:
                 command=agent.command,
                 model=agent.model,
                 extra_args=[],
-                prompt=build_prompt(agent, issue),
+                prompt=build_prompt(agent, issue, standing),
                 task_root=str(task_root),
                 workdir=str(workdir),
+                add_dirs=[str(task_root)] if self._skills.root is not None else [],
             )
             launch = provider.launch(config)
         except TimeoutError:
@@ -156,10 +167,17 @@ class TaskRunner:
         except (ProvisionError, git.GitError, ValueError) as exc:
             await self._finalize_failure(FailureReason.SPAWN_ERROR, str(exc))
             return
+        except OSError as exc:  # the skills could not be written
+            await self._finalize_failure(FailureReason.SPAWN_ERROR, f"cannot write skills: {exc}")
+            return
         if self._killed.is_set():  # cancelled while we were provisioning
             await self._finalize_killed(None, None)
             return
-        env = self._child_env(workspace.slug, launch.env)
+        try:
+            env = await self._child_env(agent.provider, workspace.slug, launch.env)
+        except AgentEnvError as exc:  # a refused allow file, an unreadable secret store
+            await self._finalize_failure(FailureReason.SPAWN_ERROR, str(exc))
+            return
         try:
             proc = await process.spawn(
                 launch.argv, cwd=workdir, env=env, pipe_stdin=launch.stdin is not None
@@ -209,20 +227,29 @@ class TaskRunner:
             self._branch = branch
         else:
             workdir.mkdir(exist_ok=True)
+        bundles = await self.deps.store.skills.for_agent(agent.workspace_id, agent.id)
+        self._skills = await write_skills(
+            bundles,
+            provider=agent.provider,
+            task_root=task_root,
+            workdir=workdir,
+            in_git=self._branch is not None,
+            log=self.log,
+        )
         return workdir
 
-    def _child_env(self, workspace_slug: str, launch_env: Mapping[str, str]) -> dict[str, str]:
+    async def _child_env(
+        self, provider: str, workspace_slug: str, launch_env: Mapping[str, str]
+    ) -> dict[str, str]:
         task = self.task
         daemon_vars = {
             "HANGAR_TASK_ID": task.id,
             "HANGAR_ISSUE_ID": task.issue_id or "",
             "HANGAR_WORKSPACE": workspace_slug,
+            **self._skills.env,  # HANGAR_SKILLS_DIR, when skills were written
         }
-        return apply_policy(
-            self.deps.env_policy,
-            self.deps.parent_env,
-            daemon_vars=daemon_vars,
-            agent_env=launch_env,
+        return await self.deps.environment.build(
+            provider=provider, daemon_vars=daemon_vars, agent_env=launch_env
         )
 
     async def _supervise(

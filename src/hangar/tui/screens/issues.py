@@ -1,8 +1,9 @@
 """Screen 1, Issues: the workspace's issues, filtered by who they are assigned to.
 
 c files a new issue, a assigns the highlighted one (the agent picker), Enter opens its
-latest task, f steps through the filter chips. The list is the daemon's page, filtered by
-the daemon; events update rows in place and a snapshot a moment later settles the rest.
+latest task, v views it with its thread (m comments there), f steps through the filter
+chips. The list is the daemon's page, filtered by the daemon; events update rows in place
+and a snapshot a moment later settles the rest.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from hangar.tui.link import LinkDown, describe_error
 from hangar.tui.recents import Recents
 from hangar.tui.screens.base import HangarScreen
 from hangar.tui.screens.modals import AgentPicker, IssueDraft, IssueForm
+from hangar.tui.screens.thread import IssueThreadScreen
 from hangar.tui.style import short_id, state_text, when
 from hangar.tui.widgets.keyed_table import Cell, KeyedTable
 
@@ -49,6 +51,7 @@ class IssuesScreen(HangarScreen):
         Binding("a", "assign", "Assign", id="issue.assign"),
         Binding("enter", "open", "Open task", id="issue.open"),
         Binding("f", "next_chip", "Filter", id="issue.filter"),
+        Binding("v", "view", "View", id="issue.view"),
     ]
     DEFAULT_CSS = """
     IssuesScreen #chips { height: 1; padding: 0 1; }
@@ -207,6 +210,14 @@ class IssuesScreen(HangarScreen):
                 self.notify(f"assigned to {self.names.get(ref, ref)}")
 
         self.app.push_screen(AgentPicker(self.actors, recents), picked)
+
+    def action_view(self) -> None:
+        """The issue view: its details and its thread (``m`` there comments)."""
+        issue = self.highlighted
+        if issue is None:
+            self.notify("No issue is highlighted.", severity="warning")
+            return
+        self.app.push_screen(IssueThreadScreen(issue, self.names))
 
     async def on_data_table_row_selected(self) -> None:
         await self.action_open()  # the table takes Enter for itself and says so

@@ -9,6 +9,8 @@ user wants), older pages when the user scrolls up to them, newer messages as ``t
 events arrive. Events carry ``seq``: one already held is skipped, one that leaves a gap makes
 the screen fetch the missing range first. ``r`` retries, ``x`` cancels, ``o`` opens the PR;
 whether the daemon allows it is the daemon's call, and a refusal is shown as it said it.
+Under the result, the task's issue's thread (its last page; an agent's result is posted
+there when its run is done); ``m`` adds a comment, and new ones arrive as events.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from hangar.client.errors import RemoteError
 from hangar.proto import api, calls, jsonrpc
 from hangar.proto.events import (
     AnyEvent,
+    CommentCreated,
     IssueUpdated,
     TaskFinished,
     TaskMessage,
@@ -39,7 +42,9 @@ from hangar.proto.events import (
 from hangar.proto.rows import TaskMessageRow, TaskRow, TaskUsageRow
 from hangar.tui.link import LinkDown, describe_error
 from hangar.tui.screens.base import HangarScreen
+from hangar.tui.screens.thread import CommentForm, fetch_thread, post_comment
 from hangar.tui.style import ago, short_id, state_text
+from hangar.tui.widgets.comments import CommentThread
 from hangar.tui.widgets.keyed_table import Cell, KeyedTable
 from hangar.tui.widgets.transcript import TranscriptView
 
@@ -65,6 +70,7 @@ class TaskScreen(HangarScreen):
         Binding("r", "retry", "Retry", id="task.retry"),
         Binding("x", "cancel", "Cancel", id="task.cancel"),
         Binding("o", "open_pr", "Open PR", id="task.open_pr"),
+        Binding("m", "comment", "Comment", id="task.comment"),
         Binding("f", "follow", "Follow", id="task.follow"),
         Binding("t", "recent", "Recent tasks", id="task.recent"),
         Binding("enter", "open", "Open task", id="task.open"),
@@ -81,14 +87,18 @@ class TaskScreen(HangarScreen):
     }
     TaskScreen #task-result:focus { border: round $accent; }
     TaskScreen #task-result.-shown { display: block; }
+    TaskScreen #task-thread { display: none; max-height: 8; }
+    TaskScreen #task-thread.-shown { display: block; }
     TaskScreen #transcript { height: 1fr; }
     TaskScreen #recent-note { height: auto; padding: 0 1; color: $text-muted; }
     TaskScreen.-list #task-head { display: none; }
     TaskScreen.-list #task-result { display: none; }
+    TaskScreen.-list #task-thread { display: none; }
     TaskScreen.-list #transcript { display: none; }
     TaskScreen.-detail #recent { display: none; }
     TaskScreen.-detail #recent-note { display: none; }
     TaskScreen.-missing #task-result { display: none; }
+    TaskScreen.-missing #task-thread { display: none; }
     TaskScreen.-missing #transcript { display: none; }
     """
 
@@ -121,6 +131,7 @@ class TaskScreen(HangarScreen):
         return [
             Static("", id="task-head"),
             result,
+            CommentThread(id="task-thread"),
             transcript,
             Static("", id="recent-note"),
             KeyedTable(RECENT_COLUMNS, id="recent"),
@@ -133,6 +144,10 @@ class TaskScreen(HangarScreen):
     @property
     def table(self) -> KeyedTable:
         return self.query_one("#recent", KeyedTable)
+
+    @property
+    def thread(self) -> CommentThread:
+        return self.query_one("#task-thread", CommentThread)
 
     # -- which task ---------------------------------------------------------------------------
 
@@ -167,6 +182,8 @@ class TaskScreen(HangarScreen):
         self._pending = []
         self.transcript.clear()
         self.transcript.border_title = "transcript"
+        self.thread.clear()
+        self.thread.set_class(False, "-shown")
         self.set_class(task_id is None, "-list")
         self.set_class(task_id is not None, "-detail")
         self.set_class(False, "-missing")
@@ -212,6 +229,19 @@ class TaskScreen(HangarScreen):
         self._render_result()
         self.transcript.rearm_older()
         self._pull_forward()
+        if detail.task.issue_id is not None:
+            await self._refresh_thread(detail.task.issue_id, gen)
+
+    async def _refresh_thread(self, issue_id: str, gen: int) -> None:
+        """The issue's thread under the result: the conversation the run belongs to."""
+        try:
+            thread = await fetch_thread(self.hangar, issue_id)
+        except (RemoteError, LinkDown):
+            return  # what is shown stays; the next snapshot tries again
+        if gen != self._gen:
+            return
+        self.thread.show(thread.comments, thread.names, older=thread.older_hint(issue_id))
+        self.thread.set_class(True, "-shown")
 
     async def _names(self, task: TaskRow, gen: int) -> None:
         """The agent's name and the issue's title, for the header (best effort)."""
@@ -294,6 +324,13 @@ class TaskScreen(HangarScreen):
             self._fold_message(event)
             return
         task = self.row
+        if isinstance(event, CommentCreated):
+            if task is not None and event.comment.issue_id == task.issue_id:
+                if event.comment.author in self.thread.names:
+                    self.thread.add(event.comment)
+                else:  # a new author: the snapshot brings the name with it
+                    self._settle()
+            return
         if task is None or getattr(event, "task_id", None) != self.task_id:
             if isinstance(event, IssueUpdated) and task and event.issue.id == task.issue_id:
                 self.issue_title = event.issue.title
@@ -470,6 +507,8 @@ class TaskScreen(HangarScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("retry", "cancel", "open_pr", "follow"):
             return self.row is not None
+        if action == "comment":
+            return self.row is not None and self.row.issue_id is not None
         if action == "recent":
             return self.task_id is not None
         if action == "open":
@@ -510,6 +549,19 @@ class TaskScreen(HangarScreen):
             return
         self.app.open_url(url)
         self.notify(f"opening {url}")
+
+    def action_comment(self) -> None:
+        task = self.row
+        if task is None or task.issue_id is None:
+            self.notify("This task has no issue to comment on.", severity="warning")
+            return
+        issue_id = task.issue_id
+
+        async def submit(body: str) -> str | None:
+            return await post_comment(self.hangar, issue_id, body)
+
+        title = self.issue_title or f"issue {short_id(issue_id)}"
+        self.app.push_screen(CommentForm(title, submit))
 
     def action_follow(self) -> None:
         self.transcript.focus()
