@@ -80,12 +80,13 @@ class HangarApp(App[None]):
     # every binding has an id (so `[keymap]` can remap it) and a namespaced title in the
     # palette; no ctrl+w / ctrl+t / ctrl+n: a browser tab keeps those for itself
     BINDINGS: ClassVar[list[BindingType]] = [
+        # first: with nine screens the footer runs out of room, and `?` lists them all
+        Binding("question_mark", "keys", "Keys", id="app.keys"),
         *(
             Binding(key, f"go('{mode}')", label, id=f"go.{mode}")
             for key, mode, label in NAVIGATION
             if mode in SCREENS_BY_MODE
         ),
-        Binding("question_mark", "keys", "Keys", id="app.keys"),
     ]
     MODES: ClassVar[dict[str, Any]] = {mode: _mode_factory(mode) for mode in SCREENS_BY_MODE}
 

@@ -16,7 +16,6 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on, work
 from textual.binding import Binding, BindingType
-from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
@@ -49,7 +48,6 @@ from hangar.tui.widgets.keyed_table import Cell, KeyedTable
 __all__ = ["AutopilotsScreen"]
 
 #: after an event, the snapshot that settles what events cannot say comes this much later
-SETTLE_S = 0.3
 #: runs listed under the highlighted autopilot (the daemon's detail gives its recent ones)
 COLUMNS = ("NAME", "AGENT", "SCHEDULE", "STATE", "NEXT", "RUNNING")
 RUN_COLUMNS = ("RUN", "STATUS", "TRIGGER", "PLANNED", "STARTED", "FINISHED", "TASK")
@@ -86,6 +84,7 @@ def state_of(row: AutopilotRow) -> Text:
 
 
 class AutopilotsScreen(HangarScreen):
+    SETTLE_S = 0.3
     BINDING_GROUP_TITLE = "Autopilots"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "create", "Create", id="autopilot.create"),
@@ -111,7 +110,6 @@ class AutopilotsScreen(HangarScreen):
         self.runs: dict[str, AutopilotRunRow] = {}
         #: autopilot id → (when, why) of its last skipped fire seen here
         self.skipped: dict[str, tuple[int, str]] = {}
-        self._settle_timer: Timer | None = None
 
     def body(self) -> list[Widget]:
         return [
@@ -183,7 +181,7 @@ class AutopilotsScreen(HangarScreen):
             else:
                 self._upsert(row)
             if self.detail is not None and self.detail.autopilot.id == row.id:
-                self._settle()  # its next fires change with it
+                self.settle()  # its next fires change with it
         elif isinstance(event, AutopilotRunChanged):
             if event.status == "skipped":
                 self.skipped[event.autopilot_id] = (
@@ -191,17 +189,7 @@ class AutopilotsScreen(HangarScreen):
                     event.reason or "unfinished runs reached the cap",
                 )
                 self._render_detail()
-            self._settle()
-
-    def _settle(self) -> None:
-        """One snapshot a moment after a burst of events, however many came."""
-        if self._settle_timer is None:
-
-            def fire() -> None:
-                self._settle_timer = None
-                self.run_worker(self.refresh_snapshot(), group="snapshot", exclusive=True)
-
-            self._settle_timer = self.set_timer(SETTLE_S, fire)
+            self.settle()
 
     @on(DataTable.RowHighlighted, "#autopilots")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:

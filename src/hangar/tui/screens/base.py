@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Static
 
@@ -28,6 +29,9 @@ class HangarScreen(Screen[None]):
 
     #: the binding group title shown by ``?`` and the footer
     BINDING_GROUP_TITLE: str | None = None
+    #: how long :meth:`settle` waits after an event, so a burst of events costs one snapshot
+    SETTLE_S: ClassVar[float] = 0.5
+    _settle_timer: Timer | None = None
 
     DEFAULT_CSS = """
     HangarScreen #body { height: 1fr; }
@@ -57,6 +61,20 @@ class HangarScreen(Screen[None]):
 
     def body(self) -> Iterable[Widget]:
         return ()
+
+    def settle(self) -> None:
+        """One snapshot a moment after a burst of events, however many came."""
+        if self._settle_timer is None:
+
+            def fire() -> None:
+                self._settle_timer = None
+                self.settled()
+
+            self._settle_timer = self.set_timer(self.SETTLE_S, fire)
+
+    def settled(self) -> None:
+        """What :meth:`settle` ends with: a fresh snapshot, one at a time."""
+        self.run_worker(self.refresh_snapshot(), group="snapshot", exclusive=True)
 
     def on_mount(self) -> None:
         self.hangar.screen_mounted(self)

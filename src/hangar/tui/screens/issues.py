@@ -40,7 +40,6 @@ CHIPS: dict[str, str | None] = {
 #: rows per snapshot: a screen shows a few dozen; the daemon pages the rest
 PAGE = 200
 #: after an event, the snapshot that settles what events cannot say comes this much later
-SETTLE_S = 0.5
 COLUMNS = ("ID", "STATE", "PRI", "ASSIGNEE", "TITLE", "CREATED")
 
 
@@ -65,7 +64,6 @@ class IssuesScreen(HangarScreen):
         self.order: list[str] = []
         self.names: dict[str, str] = {}
         self.actors: list[ActorRow] = []
-        self._settle_timer: object | None = None
 
     def body(self) -> list[Widget]:
         return [
@@ -106,19 +104,9 @@ class IssuesScreen(HangarScreen):
                 self.order.insert(0, issue.id)
                 self.issues[issue.id] = issue
                 self._render_rows()
-            self._settle()
+            self.settle()
         elif isinstance(event, TaskQueued | TaskFinished):
-            self._settle()
-
-    def _settle(self) -> None:
-        """One snapshot a moment after a burst of events, however many came."""
-        if self._settle_timer is None:
-
-            def fire() -> None:
-                self._settle_timer = None
-                self.run_worker(self.refresh_snapshot(), group="snapshot", exclusive=True)
-
-            self._settle_timer = self.set_timer(SETTLE_S, fire)
+            self.settle()
 
     def _render_rows(self, *, more: bool = False) -> None:
         rows: list[tuple[str, tuple[Cell, ...]]] = [

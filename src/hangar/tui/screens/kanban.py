@@ -47,7 +47,7 @@ from hangar.tui.style import STATE_COLOURS, ago, short_id
 from hangar.tui.widgets.keyed_table import Cell, KeyedTable
 
 if TYPE_CHECKING:
-    from textual.timer import Timer
+    pass
 
 __all__ = ["BOARD", "COLUMN_CAP", "Card", "KanbanScreen", "Lane"]
 
@@ -56,7 +56,6 @@ COLUMN_CAP = 200
 #: tasks asked for per status: enough to count what a column does not show
 STATUS_PAGE = 500
 #: after an event, the snapshot that settles what events cannot say comes this much later
-SETTLE_S = 0.5
 #: unknown issue titles looked up one by one per snapshot (the rest come with later ones)
 TITLE_LOOKUPS = 16
 #: when more titles are unknown than that, one page of the newest issues is asked for
@@ -161,7 +160,6 @@ class KanbanScreen(HangarScreen):
         self.agent_names: dict[str, str] = {}
         self.titles: dict[str, str] = {}
         self.lane = 0
-        self._settle_timer: Timer | None = None
 
     def body(self) -> list[Widget]:
         lanes = []
@@ -279,22 +277,12 @@ class KanbanScreen(HangarScreen):
         else:
             return
         self._render_board()
-        self._settle()
+        self.settle()
 
     def _change(self, task_id: str, status: str, since: int) -> None:
         card = self.cards.get(task_id)
         if card is not None:
             self.cards[task_id] = replace(card, status=status, since=since)
-
-    def _settle(self) -> None:
-        """One snapshot a moment after a burst of events, however many came."""
-        if self._settle_timer is None:
-
-            def fire() -> None:
-                self._settle_timer = None
-                self.run_worker(self.refresh_snapshot(), group="snapshot", exclusive=True)
-
-            self._settle_timer = self.set_timer(SETTLE_S, fire)
 
     # -- drawing -------------------------------------------------------------------------------
 
@@ -375,7 +363,7 @@ class KanbanScreen(HangarScreen):
         if done is None:
             return  # refused: the daemon's reason is on screen and the card stays
         self.notify(f"task {short_id(card.id)} → {lane.title.lower()}: the daemon agreed")
-        self._settle()
+        self.settle()
 
     def on_data_table_row_selected(self) -> None:
         self.action_open()  # the table takes Enter for itself and says so

@@ -193,6 +193,8 @@ class SettingsScreen(HangarScreen):
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
         section = event.pane.id or "keys"
         self.refresh_bindings()
+        if section != self.section:
+            return  # stepped on already: focusing this pane's table would step back to it
         self.table(section).focus()
         if self.hangar.link.up:
             self.run_worker(self._load(section), group=f"load-{section}", exclusive=True)

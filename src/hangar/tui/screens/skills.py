@@ -19,7 +19,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import DataTable, Label, Markdown, Select, Static
 
@@ -43,7 +42,6 @@ from hangar.tui.widgets.keyed_table import Cell, KeyedTable
 __all__ = ["SkillBody", "SkillsScreen", "sync_summary"]
 
 #: after an event, the snapshot that settles what events cannot say comes this much later
-SETTLE_S = 0.3
 #: agents asked for their skills (to say who has which); beyond this, counts only
 AGENT_LOOKUPS = 50
 #: a description is cut to this in the list (the body view has it whole)
@@ -82,6 +80,7 @@ def _clip(line: str, width: int) -> str:
 
 
 class SkillsScreen(HangarScreen):
+    SETTLE_S = 0.3
     BINDING_GROUP_TITLE = "Skills"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "sync", "Sync toolkit", id="skill.sync"),
@@ -109,7 +108,6 @@ class SkillsScreen(HangarScreen):
         self.holders: dict[str, list[str]] = {}
         #: agent id → the names of its skills
         self.attached: dict[str, set[str]] = {}
-        self._settle_timer: Timer | None = None
 
     def body(self) -> list[Widget]:
         return [
@@ -181,17 +179,7 @@ class SkillsScreen(HangarScreen):
 
     def daemon_event(self, event: AnyEvent) -> None:
         if isinstance(event, SkillsChanged):
-            self._settle()
-
-    def _settle(self) -> None:
-        """One snapshot a moment after a burst of events, however many came."""
-        if self._settle_timer is None:
-
-            def fire() -> None:
-                self._settle_timer = None
-                self.run_worker(self.refresh_snapshot(), group="snapshot", exclusive=True)
-
-            self._settle_timer = self.set_timer(SETTLE_S, fire)
+            self.settle()
 
     # -- drawing ------------------------------------------------------------------------------
 

@@ -57,7 +57,6 @@ RECENT = 200
 #: issue titles fetched to name the recent tasks' issues
 TITLES = 500
 #: after an event, the snapshot that settles what events cannot say comes this much later
-SETTLE_S = 0.5
 #: task_message events kept while a fetch is under way (older ones are fetched anyway)
 PENDING_MAX = 5000
 RECENT_COLUMNS = ("ID", "STATUS", "AGENT", "ISSUE", "ATTEMPT", "CREATED")
@@ -121,7 +120,6 @@ class TaskScreen(HangarScreen):
         self._forward_busy = False
         self._older_busy = False
         self._pending: list[TaskMessage] = []
-        self._settle_timer: object | None = None
 
     def body(self) -> list[Widget]:
         result = VerticalScroll(Static("", id="result-text"), id="task-result")
@@ -318,7 +316,7 @@ class TaskScreen(HangarScreen):
     def daemon_event(self, event: AnyEvent) -> None:
         if self.task_id is None:
             if isinstance(event, TaskQueued | TaskStarted | TaskFinished):
-                self._settle()
+                self.settle()
             return
         if isinstance(event, TaskMessage):
             self._fold_message(event)
@@ -329,7 +327,7 @@ class TaskScreen(HangarScreen):
                 if event.comment.author in self.thread.names:
                     self.thread.add(event.comment)
                 else:  # a new author: the snapshot brings the name with it
-                    self._settle()
+                    self.settle()
             return
         if task is None or getattr(event, "task_id", None) != self.task_id:
             if isinstance(event, IssueUpdated) and task and event.issue.id == task.issue_id:
@@ -347,18 +345,11 @@ class TaskScreen(HangarScreen):
                 failure_reason=event.failure_reason,
                 finished_at=event.ended_at,
             )
-            self._settle()  # the result, usage and PR come with the snapshot
+            self.settle()  # the result, usage and PR come with the snapshot
         self._render_head()
 
-    def _settle(self) -> None:
-        """One snapshot a moment after a burst of events, however many came."""
-        if self._settle_timer is None:
-
-            def fire() -> None:
-                self._settle_timer = None
-                self._snapshot()
-
-            self._settle_timer = self.set_timer(SETTLE_S, fire)
+    def settled(self) -> None:
+        self._snapshot()  # the task's own snapshot: its header, not a list
 
     # -- the transcript -----------------------------------------------------------------------
 
