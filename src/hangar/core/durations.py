@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
+from hangar.core.vocab import MAX_DURATION_MS
+
 _UNIT_MS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 _ORDER = ("d", "h", "m", "s", "ms")
-MAX_MS = 36_500 * _UNIT_MS["d"]  # a century: anything longer is a typo
+MAX_MS = MAX_DURATION_MS  # a century: anything longer is a typo
 
 _PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h|d)\s*")
 _PLAIN = re.compile(r"[0-9]+(?:\.[0-9]+)?")

@@ -9,6 +9,7 @@ import re
 from collections.abc import Mapping
 
 from hangar.core.env_policy import deny_family_of
+from hangar.core.vocab import MAX_SECRET_BYTES, MAX_SECRET_NAME
 
 __all__ = [
     "HANGAR_SCOPE",
@@ -32,9 +33,6 @@ PROVIDER_KEYS: Mapping[str, tuple[str, ...]] = {
     "gemini": ("GEMINI_API_KEY",),
 }
 
-MAX_SECRET_NAME = 128
-#: an environment variable's value: far more than any API key, far less than argv's limit
-MAX_SECRET_BYTES = 64 * 1024
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 

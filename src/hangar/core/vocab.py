@@ -11,6 +11,9 @@ from __future__ import annotations
 import enum
 
 __all__ = [
+    "MAX_DURATION_MS",
+    "MAX_SECRET_BYTES",
+    "MAX_SECRET_NAME",
     "PRIORITY_MAX",
     "PRIORITY_MIN",
     "IssueState",
@@ -79,3 +82,13 @@ class WaitMode(enum.StrEnum):
     NONE = "none"
     ANY = "any"
     ALL = "all"
+
+
+# --- limits the wire checks at its boundary (here so proto needs no heavier core module) ---
+
+#: the longest duration anything accepts: a century; anything longer is a typo
+MAX_DURATION_MS = 36_500 * 86_400_000
+#: a stored secret's name (an environment variable's name)
+MAX_SECRET_NAME = 128
+#: an environment variable's value: far more than any API key, far less than argv's limit
+MAX_SECRET_BYTES = 64 * 1024

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import msgspec
 
-from hangar.core.durations import MAX_MS
+from hangar.core.vocab import MAX_DURATION_MS as MAX_MS
 from hangar.proto.api import MAX_INT64, Params, Result
 from hangar.proto.rows import Row
 from hangar.proto.scopes import Scope

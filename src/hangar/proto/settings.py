@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from hangar.core.provider_keys import MAX_SECRET_BYTES, MAX_SECRET_NAME
+from hangar.core.vocab import MAX_SECRET_BYTES, MAX_SECRET_NAME
 from hangar.proto.api import Params, Result
 
 __all__ = [
