@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from hangar.core.clock import SystemClock
 from hangar.core.ids import UlidGen
 from hangar.core.paths import HangarPaths
@@ -172,3 +174,30 @@ async def test_the_picker_offers_an_agent_made_after_the_last_snapshot(served: S
         await pilot.press("a")
         await wait_for(lambda: isinstance(pilot.app.screen, AgentPicker))
         await wait_shown(pilot, "● newcomer", "● you")
+
+
+async def test_a_snapshot_answered_after_the_screen_is_gone_is_dropped_not_raised(
+    served: Served,
+) -> None:
+    """Quitting while a snapshot is on its way must not end in a traceback; while the
+    screen is up, the same failure is a bug and still raises."""
+    from textual.css.query import NoMatches
+
+    from hangar.tui.screens.issues import IssuesScreen
+
+    async with running(served) as pilot:
+        screen = pilot.app.screen
+        assert isinstance(screen, IssuesScreen)
+
+        async def lost_its_widgets() -> None:
+            raise NoMatches("No nodes match '#issues'")
+
+        screen.refresh_snapshot = lost_its_widgets  # type: ignore[method-assign]
+        with pytest.raises(NoMatches):
+            await screen.pull_snapshot()  # up: a real bug, not hidden
+        pilot.app._exit = True  # what quitting sets before the screens come down
+        try:
+            assert screen.gone
+            await screen.pull_snapshot()  # gone: nothing to draw on, nothing raised
+        finally:
+            pilot.app._exit = False

@@ -157,7 +157,7 @@ class HangarApp(App[None]):
         self._live.append(screen)
         screen.link_changed(self.link.up, self.link_reason)
         if self.link.up:
-            self.run_worker(screen.refresh_snapshot(), group="snapshot")
+            self.run_worker(screen.pull_snapshot(), group="snapshot")
 
     def screen_unmounted(self, screen: HangarScreen) -> None:
         if screen in self._live:
@@ -167,7 +167,7 @@ class HangarApp(App[None]):
         self.sub_title = workspace.slug
         for screen in list(self._live):
             screen.link_changed(True, "")
-            self.run_worker(screen.refresh_snapshot(), group="snapshot")
+            self.run_worker(screen.pull_snapshot(), group="snapshot")
 
     async def _link_down(self, reason: str) -> None:
         self.link_reason = reason

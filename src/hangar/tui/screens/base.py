@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
@@ -74,7 +75,22 @@ class HangarScreen(Screen[None]):
 
     def settled(self) -> None:
         """What :meth:`settle` ends with: a fresh snapshot, one at a time."""
-        self.run_worker(self.refresh_snapshot(), group="snapshot", exclusive=True)
+        self.run_worker(self.pull_snapshot(), group="snapshot", exclusive=True)
+
+    @property
+    def gone(self) -> bool:
+        """Taken down (the app quitting, the screen removed): nothing left to draw on."""
+        return not self.is_attached or self._closing or self._closed or self._pruning
+
+    async def pull_snapshot(self) -> None:
+        """:meth:`refresh_snapshot` for a worker. A screen taken down while the daemon's
+        answer was on its way has nowhere to draw it, and that is not an error (quitting
+        mid-snapshot must not end in a traceback)."""
+        try:
+            await self.refresh_snapshot()
+        except NoMatches:
+            if not self.gone:
+                raise
 
     def on_mount(self) -> None:
         self.hangar.screen_mounted(self)

@@ -90,7 +90,7 @@ class HealthScreen(HangarScreen):
     def _tick(self) -> None:
         self._timer = None
         if self._polling:
-            self.run_worker(self.refresh_snapshot(), group="health-poll")
+            self.run_worker(self.pull_snapshot(), group="health-poll")
 
     async def refresh_snapshot(self) -> None:
         """One poll; the next is armed when it is done (never two at once)."""
@@ -114,7 +114,7 @@ class HealthScreen(HangarScreen):
         self._draw(health, daemon)
 
     def action_poll_now(self) -> None:
-        self.run_worker(self.refresh_snapshot(), group="health-poll")
+        self.run_worker(self.pull_snapshot(), group="health-poll")
 
     # -- drawing -------------------------------------------------------------------------------
 

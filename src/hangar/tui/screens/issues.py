@@ -156,7 +156,7 @@ class IssuesScreen(HangarScreen):
         labels = list(CHIPS)
         self.chip = labels[(labels.index(self.chip) + 1) % len(labels)]
         self.query_one("#chips", Static).update(self._chips_text())
-        self.run_worker(self.refresh_snapshot(), group="snapshot", exclusive=True)
+        self.run_worker(self.pull_snapshot(), group="snapshot", exclusive=True)
 
     def action_create(self) -> None:
         async def submit(draft: IssueDraft) -> str | None:

@@ -196,7 +196,7 @@ class TaskScreen(HangarScreen):
 
     @work(group="snapshot", exclusive=True)
     async def _snapshot(self) -> None:
-        await self.refresh_snapshot()
+        await self.pull_snapshot()
 
     async def refresh_snapshot(self) -> None:
         if self.task_id is None:
