@@ -157,7 +157,7 @@ class HangarApp(App[None]):
         self._live.append(screen)
         screen.link_changed(self.link.up, self.link_reason)
         if self.link.up:
-            self.run_worker(screen.pull_snapshot(), group="snapshot")
+            self.run_worker(_pull(screen), group="snapshot")
 
     def screen_unmounted(self, screen: HangarScreen) -> None:
         if screen in self._live:
@@ -167,7 +167,7 @@ class HangarApp(App[None]):
         self.sub_title = workspace.slug
         for screen in list(self._live):
             screen.link_changed(True, "")
-            self.run_worker(screen.pull_snapshot(), group="snapshot")
+            self.run_worker(_pull(screen), group="snapshot")
 
     async def _link_down(self, reason: str) -> None:
         self.link_reason = reason
@@ -248,6 +248,13 @@ class HangarApp(App[None]):
                 partial(self.run_action, binding.action, active.node),
             )
         yield from super().get_system_commands(screen)
+
+
+def _pull(screen: Any) -> Any:
+    """A registered screen's snapshot for a worker: the guarded one of a ``HangarScreen``,
+    else the screen's own (the issue thread is a modal, not a ``HangarScreen``)."""
+    pull = getattr(screen, "pull_snapshot", None)
+    return pull() if pull is not None else screen.refresh_snapshot()
 
 
 def _modal_classes() -> list[type[Any]]:
