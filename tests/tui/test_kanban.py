@@ -270,7 +270,9 @@ async def test_events_move_cards_at_once_and_only_changed_cards_redraw(served: S
         screen = board(app)
 
         def quiet() -> bool:  # no settle pending and no snapshot in flight (a loaded machine)
-            busy = [w for w in screen.workers if w.group == "snapshot" and not w.is_finished]
+            # the app runs the first snapshot of a mounted screen on its own workers
+            workers = [*screen.workers, *app.workers]
+            busy = [w for w in workers if w.group == "snapshot" and not w.is_finished]
             return screen._settle_timer is None and not busy
 
         await wait_for(quiet, timeout=15)
