@@ -7,7 +7,7 @@ in one is not shown again in the other (docs/agents.md#the-full-access-warning).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from hangar.adapters import acks
 from hangar.core import full_access
@@ -15,7 +15,22 @@ from hangar.core.provider_keys import PROVIDER_KEYS
 from hangar.proto import api, calls, methods
 
 if TYPE_CHECKING:
-    from hangar.tui.app import HangarApp
+    from hangar.tui.host import Host
+
+    class HangarApp(Host, Protocol):
+        """The app as this notice sees it (not ``tui.app``, which imports this module)."""
+
+        def run_worker(self, work: Any, *, group: str = ...) -> Any: ...
+        def notify(
+            self,
+            message: str,
+            *,
+            title: str = ...,
+            severity: Literal["information", "warning", "error"] = ...,
+            timeout: float | None = ...,
+            markup: bool = ...,
+        ) -> None: ...
+
 
 __all__ = ["FullAccessNotice"]
 
