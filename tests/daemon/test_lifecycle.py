@@ -150,6 +150,25 @@ async def test_an_issue_update_announces_the_written_row(world: World) -> None:
     assert not world.woken
 
 
+async def test_the_last_blocker_done_announces_its_dependents_task(world: World) -> None:
+    task = await world.running()
+    assert task.issue_id is not None
+    dependent, _ = await world.issue(assign=False)
+    store = world.hangar.store
+    await store.dependencies.add(world.ws, dependent.id, task.issue_id)
+    _, none = await store.issue_assign(world.ws, dependent.id, world.agent)
+    assert none is None  # blocked: assigning it queued nothing
+    world.mark()
+
+    change = await world.lc.complete(task, result={}, session_id=None)
+
+    [woken] = change.woken
+    assert (woken.issue_id, woken.status) == (dependent.id, "queued")
+    events = world.events()
+    assert TaskQueued(task_id=woken.id, issue_id=dependent.id, agent_id=world.agent) in events
+    assert world.woken
+
+
 # -- a run -----------------------------------------------------------------------------------
 
 

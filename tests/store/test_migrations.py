@@ -38,7 +38,7 @@ async def test_migrations_create_every_table(database_url: str) -> None:
             "migrated": True,
             "revision": head_revision(),
         }
-        assert head_revision() == "0023"
+        assert head_revision() == "0024"
     finally:
         await store.close()
 
@@ -91,6 +91,8 @@ _BAD_ROWS = [
     "INSERT INTO daemon_socket_token (id, sha256_token, created_at) VALUES (2, 'x', 0)",
     "INSERT INTO autopilot_run (id, autopilot_id, started_at, status) VALUES ('r', 'a', 0, 'x')",
     "INSERT INTO skill_file (skill_id, path, content, encoding) VALUES ('s', 'p', '', 'utf-16')",
+    "INSERT INTO issue_dependency (issue_id, blocker_id, workspace_id, created_at)"
+    " VALUES ('i', 'i', 'w', 0)",
 ]
 
 

@@ -146,6 +146,8 @@ class Lifecycle:
             self._issue_written(edit.issue)
         if edit.queued is not None:
             await self._queued([edit.queued])
+        if edit.woken:  # closed done: dependents whose last blocker it was
+            await self._queued(edit.woken)
         if edit.requested:
             self.log.info(
                 "issue edit asked tasks to stop",
@@ -231,6 +233,9 @@ class Lifecycle:
             lambda: self.store.task_complete(task.id, result=result, session_id=session_id)
         )
         await self._finished(change)
+        if change.woken:  # dependents whose last blocker this was (core/dependencies.py)
+            self.log.info("dependents woken", task_id=task.id, woken=[t.id for t in change.woken])
+            await self._queued(change.woken)
         return change
 
     async def fail(

@@ -3,6 +3,7 @@
 from hangar.store.engine import create_engine
 from hangar.store.errors import (
     AlreadyRetried,
+    Blocked,
     Conflict,
     InvalidTransition,
     InvalidValue,
@@ -20,6 +21,7 @@ from hangar.store.sweeper import RecoveryReport, SweepReport
 __all__ = [
     "UNSET",
     "AlreadyRetried",
+    "Blocked",
     "Conflict",
     "InvalidTransition",
     "InvalidValue",

@@ -47,6 +47,16 @@ class AlreadyRetried(Conflict):
         self.child_id = child_id
 
 
+class Blocked(Conflict):
+    """A task may not start for an issue that is blocked (core/dependencies.py): its last
+    blocker's finalize queues it once every blocker is done."""
+
+    def __init__(self, issue_id: str, reason: str) -> None:
+        super().__init__(f"issue {issue_id} is {reason}; its task is queued when that ends done")
+        self.issue_id = issue_id
+        self.reason = reason
+
+
 class InvalidTransition(StoreError):
     """A by-hand lifecycle operation the FSM refuses; ``outcome`` says what was found."""
 

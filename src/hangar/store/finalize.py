@@ -30,11 +30,11 @@ from hangar.core.fsm import (
 )
 from hangar.proto.comments import CommentRow
 from hangar.proto.rows import IssueRow, TaskRow
-from hangar.store import comments
+from hangar.store import comments, dependencies
 from hangar.store.context import StoreContext
 from hangar.store.convert import dump_json, issue_row, task_row
 from hangar.store.dml import upsert
-from hangar.store.errors import AlreadyRetried, Conflict, InvalidTransition, NotFound
+from hangar.store.errors import AlreadyRetried, Blocked, Conflict, InvalidTransition, NotFound
 from hangar.store.schema import agent_task_queue, autopilot_run, issue
 from hangar.store.tasks import transition, values_of
 
@@ -61,6 +61,8 @@ class TaskChange:
     children: list[TaskRow] = field(default_factory=list)
     #: the comments the write posted: a done task's result on its issue's thread
     comments: list[CommentRow] = field(default_factory=list)
+    #: dependents' tasks queued because this write finished their last blocker done
+    woken: list[TaskRow] = field(default_factory=list)
 
     @property
     def kind(self) -> FinalizeKind:
@@ -162,15 +164,25 @@ async def _reopen_issues(conn: AsyncConnection, issue_ids: Sequence[str]) -> lis
 
 
 async def settle(
-    conn: AsyncConnection, ctx: StoreContext, target: TaskStatus, rows: Sequence[RowMapping]
+    conn: AsyncConnection,
+    ctx: StoreContext,
+    target: TaskStatus,
+    rows: Sequence[RowMapping],
+    woken: list[TaskRow] | None = None,
 ) -> list[IssueRow]:
     """Effects of tasks that ended for good (no retry follows): the issue's state and the
-    autopilot run cascade, in the finalize's own transaction. Returns the moved issues."""
+    autopilot run cascade, in the finalize's own transaction. Returns the moved issues.
+
+    An issue that moves to done wakes its dependents whose last blocker it was: their tasks
+    are queued here, in this transaction, and appended to ``woken`` when given."""
     issue_ids = sorted({r["issue_id"] for r in rows if r["issue_id"] is not None})
     moved: list[IssueRow] = []
     if issue_ids:
         if target is _DONE:
             moved = await _mark_issues_done(conn, issue_ids)
+            queued = await dependencies.wake_dependents(conn, ctx, [i.id for i in moved])
+            if woken is not None:
+                woken.extend(queued)
         else:
             moved = await _reopen_issues(conn, issue_ids)
     run_ids = sorted({r["autopilot_run_id"] for r in rows if r["autopilot_run_id"] is not None})
@@ -272,11 +284,18 @@ async def complete(
     outcome, row = await finalize(conn, task_id, _DONE, values, workspace_id=workspace_id)
     if row is None:
         return TaskChange(outcome)
-    moved = await settle(conn, ctx, _DONE, [row])
+    woken: list[TaskRow] = []
+    moved = await settle(conn, ctx, _DONE, [row], woken)
     # the agent's answer joins the issue's thread, once: a finalize that is retried or
     # loses a race wrote nothing above and gets here no more (docs/lifecycle.md#comments)
     posted = await comments.post_result(conn, ctx, row, (result or {}).get("content"))
-    return TaskChange(outcome, task_row(row), moved, comments=[] if posted is None else [posted])
+    return TaskChange(
+        outcome,
+        task_row(row),
+        moved,
+        comments=[] if posted is None else [posted],
+        woken=woken,
+    )
 
 
 async def fail(
@@ -406,6 +425,10 @@ async def retry(
                 f"{parent['agent_id']}: its retry {child.id} is {child.status}"
             )
         raise AlreadyRetried(task_id, child.id)
+    if parent["issue_id"] is not None:  # no wake path bypasses the blocked rule
+        blocked = await dependencies.blockage_of(conn, workspace_id, parent["issue_id"])
+        if blocked.reason is not None:
+            raise Blocked(parent["issue_id"], blocked.reason)
     try:
         inserted = await conn.execute(
             _T.insert().values(_child_values(ctx, parent)).returning(*_T.c)

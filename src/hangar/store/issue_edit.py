@@ -23,7 +23,7 @@ from hangar.core.fsm import ACTIVE, PENDING, TaskStatus
 from hangar.core.issue_fsm import CLOSED, check_move, parse_state
 from hangar.core.vocab import IssueState, MessageKind
 from hangar.proto.rows import IssueRow, TaskMessageRow, TaskRow
-from hangar.store import agents, tasks, transcript
+from hangar.store import agents, dependencies, tasks, transcript
 from hangar.store.context import StoreContext
 from hangar.store.convert import dump_json, issue_row, parse_actor, task_row
 from hangar.store.errors import Conflict, InvalidValue, NotFound
@@ -53,6 +53,11 @@ class IssueEdit:
     cancelled: list[TaskRow] = field(default_factory=list)
     requested: list[TaskRow] = field(default_factory=list)
     messages: list[TaskMessageRow] = field(default_factory=list)
+    #: why giving it to an agent queued nothing: it is blocked (core/dependencies.py); the
+    #: last blocker's finalize queues the task
+    blocked: str | None = None
+    #: dependents' tasks queued because closing it done finished their last blocker
+    woken: list[TaskRow] = field(default_factory=list)
 
 
 def _checked_values(
@@ -279,10 +284,17 @@ async def edit(
             .values(priority=final_priority)
         )
     queued = None
+    blocked = None
     if new_agent is not None:
+        blocked = (await dependencies.blockage_of(conn, workspace_id, issue_id)).reason
+    if new_agent is not None and blocked is None:
         queued = await tasks.insert_queued(
             conn, ctx, new_agent, issue_id=issue_id, priority=final_priority
         )
+
+    woken: list[TaskRow] = []
+    if final_state is IssueState.DONE and current is not IssueState.DONE:
+        woken = await dependencies.wake_dependents(conn, ctx, [issue_id])
 
     return IssueEdit(
         issue=after,
@@ -291,6 +303,8 @@ async def edit(
         cancelled=_rows(done.cancelled),
         requested=_rows(done.requested),
         messages=done.messages,
+        blocked=blocked,
+        woken=woken,
     )
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from typing import Any, Final
 
 from sqlalchemy import RowMapping, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hangar.proto.rows import IssueRow, TaskRow
-from hangar.store import agents, tasks
+from hangar.store import agents, dependencies, tasks
 from hangar.store.context import StoreContext
 from hangar.store.convert import issue_row, parse_actor
 from hangar.store.errors import InvalidValue, NotFound
@@ -53,7 +54,10 @@ async def create(
     creator: str,
     assign_agent: str | None,
     autopilot_run_id: str | None = None,
+    blocked_by: Sequence[str] = (),
 ) -> tuple[IssueRow, TaskRow | None]:
+    """A new issue; with ``assign_agent`` also its queued task, unless ``blocked_by`` (issue
+    ids of this workspace) leaves it blocked: then its last blocker's finalize queues it."""
     title = title.strip()
     if not title:
         raise InvalidValue("issue title must not be empty")
@@ -81,8 +85,13 @@ async def create(
         values |= {"assignee_type": "agent", "assignee_id": assignee["id"]}
     result = await conn.execute(_I.insert().values(values).returning(*_I.c))
     row = issue_row(result.mappings().one())
+    for blocker_id in dict.fromkeys(blocked_by):  # a new issue closes no loop
+        await dependencies.add(conn, ctx, workspace_id, row.id, blocker_id)
     task = None
-    if assignee is not None:
+    blocked = (
+        bool(blocked_by) and (await dependencies.blockage_of(conn, workspace_id, row.id)).blocked
+    )
+    if assignee is not None and not blocked:
         task = await tasks.insert_queued(
             conn,
             ctx,
@@ -157,9 +166,12 @@ async def assign(
     agent = await agents.get_mapping(conn, workspace_id, agent_ref)
     if agent is None:
         raise NotFound("agent", agent_ref)
-    task = await tasks.insert_queued(
-        conn, ctx, agent, issue_id=issue_id, priority=found["priority"]
-    )
+    task = None
+    if not (await dependencies.blockage_of(conn, workspace_id, issue_id)).blocked:
+        # a blocked issue queues nothing: its last blocker's finalize queues the task
+        task = await tasks.insert_queued(
+            conn, ctx, agent, issue_id=issue_id, priority=found["priority"]
+        )
     row = await update_fields(conn, workspace_id, issue_id, assignee=f"agent:{agent['id']}")
     return row, task
 

@@ -165,7 +165,7 @@ agent_skill = Table(
     Index("idx_agent_skill_skill", "skill_id"),  # 0021
 )
 
-# --- work (0003, 0014, 0023) ------------------------------------------------------------
+# --- work (0003, 0014, 0023, 0024) --------------------------------------------------------
 
 issue = Table(
     "issue",
@@ -200,6 +200,20 @@ comment = Table(
     Column("created_at", BigInteger, nullable=False),
     CheckConstraint(_in("author_type", ("member", "agent")), name="author_type"),
     Index("idx_comment_issue_created", "issue_id", "created_at", "id"),  # 0023: a thread's pages
+)
+
+#: 0024: ``issue_id`` waits for ``blocker_id``. No foreign key on ``blocker_id``: a deleted
+#: blocker leaves its dependents blocked instead of releasing them (core/dependencies.py).
+issue_dependency = Table(
+    "issue_dependency",
+    metadata,
+    Column("issue_id", Text, ForeignKey("issue.id", ondelete="CASCADE"), nullable=False),
+    Column("blocker_id", Text, nullable=False),
+    Column("workspace_id", Text, ForeignKey("workspace.id"), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("issue_id", "blocker_id"),
+    CheckConstraint("issue_id <> blocker_id", name="not_self"),
+    Index("idx_issue_dependency_blocker", "blocker_id"),
 )
 
 # --- the queue (0004, 0006, 0010, 0012, 0013) -------------------------------------------
@@ -451,4 +465,11 @@ CONTRACT_TABLES = (
     "autopilot",
     "autopilot_run",
 )
-POST_V1_TABLES = ("daemon_socket_token", "setting", "task_message", "task_usage", "agent_session")
+POST_V1_TABLES = (
+    "daemon_socket_token",
+    "setting",
+    "task_message",
+    "task_usage",
+    "agent_session",
+    "issue_dependency",
+)

@@ -45,6 +45,7 @@ from hangar.store.autopilot_store import AutopilotStore
 from hangar.store.beads import BeadsStore
 from hangar.store.comments import CommentStore
 from hangar.store.context import StoreContext
+from hangar.store.dependencies import DependencyStore
 from hangar.store.engine import WRITE_OPTION, Dialect, create_engine, dialect_of
 from hangar.store.finalize import TaskChange
 from hangar.store.issue_edit import IssueEdit, edit
@@ -75,6 +76,9 @@ class Store:
         self.autopilots = AutopilotStore(self._read, self._write, self._ctx)
         #: issues' threads: add a comment, a page of them (``store/comments.py``)
         self.comments = CommentStore(self._read, self._write, self._ctx)
+        #: which issue waits for which: add, remove, blockers and dependents with their states
+        #: (``store/dependencies.py``, ``core/dependencies.py``)
+        self.dependencies = DependencyStore(self._read, self._write, self._ctx)
         #: personal tokens: create, list, look up by digest, revoke, touch (``store/tokens.py``)
         self.tokens = TokenStore(self._read, self._write, self._ctx)
         #: which bd issue mirrors which issue (``store/beads.py``, docs/beads.md)
@@ -249,8 +253,10 @@ class Store:
         priority: int = 0,
         repo_path: str | None = None,
         assign_agent_id: str | None = None,
+        blocked_by: Sequence[str] = (),
     ) -> tuple[IssueRow, TaskRow | None]:
-        """A new issue; with ``assign_agent_id`` (an agent's id or name) also its queued task."""
+        """A new issue; with ``assign_agent_id`` (an agent's id or name) also its queued task,
+        unless ``blocked_by`` leaves it blocked (then its last blocker's finalize queues it)."""
         async with self._write() as conn:
             return await issues.create(
                 conn,
@@ -262,6 +268,7 @@ class Store:
                 repo_path=repo_path,
                 creator=creator,
                 assign_agent=assign_agent_id,
+                blocked_by=blocked_by,
             )
 
     async def issue_get(self, workspace_id: str, issue_id: str) -> IssueRow | None:
