@@ -14,12 +14,18 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from hangar.proto.events import Event, encode_event
 
-__all__ = ["QUEUE_LIMIT", "EventBus", "MemoryEventBus", "Subscription"]
+__all__ = ["QUEUE_LIMIT", "EventBus", "MemoryEventBus", "Subscription", "Tap"]
+
+#: a listener on every workspace's events, told in the publisher's call (``EventBus.tap``)
+Tap = Callable[[str, Event], None]
+
+_log = logging.getLogger(__name__)
 
 QUEUE_LIMIT = 10_000
 
@@ -62,7 +68,31 @@ class Subscription:
 
 
 class EventBus(abc.ABC):
-    """The port. Events are encoded once per publish, whatever the number of subscribers."""
+    """The port. Events are encoded once per publish, whatever the number of subscribers.
+
+    A *tap* sees every workspace's events as objects, in the publisher's own call: the
+    daemon's notifications listen this way. A tap must not block or do IO (it queues); an
+    exception it raises is logged, never the publisher's."""
+
+    def __init__(self) -> None:
+        self._taps: tuple[Tap, ...] = ()
+
+    def tap(self, listener: Tap) -> None:
+        self._taps = (*self._taps, listener)
+
+    def untap(self, listener: Tap) -> None:
+        self._taps = tuple(t for t in self._taps if t is not listener)
+
+    def tell_taps(self, workspace_id: str, event: Event) -> None:
+        """Backends call this from ``publish`` for each event published on this host."""
+        for listener in self._taps:
+            try:
+                listener(workspace_id, event)
+            except Exception:
+                _log.exception("event tap failed")
+
+    def tapped(self) -> bool:
+        return bool(self._taps)
 
     async def start(self) -> None:  # noqa: B027 - a backend with a connection opens it here
         """Open what the backend needs (a listening connection, say)."""
@@ -89,9 +119,11 @@ class MemoryEventBus(EventBus):
     """Fan-out inside one process: the default, and the tests' bus."""
 
     def __init__(self) -> None:
+        super().__init__()
         self._subs: dict[str, set[Subscription]] = defaultdict(set)
 
     async def publish(self, workspace_id: str, event: Event) -> None:
+        self.tell_taps(workspace_id, event)
         subs = self._subs.get(workspace_id)
         if not subs:
             return
@@ -112,4 +144,4 @@ class MemoryEventBus(EventBus):
                 del self._subs[sub.workspace_id]
 
     def has_subscribers(self, workspace_id: str) -> bool:
-        return bool(self._subs.get(workspace_id))
+        return self.tapped() or bool(self._subs.get(workspace_id))

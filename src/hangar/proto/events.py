@@ -7,16 +7,18 @@ import msgspec
 
 from hangar.proto.autopilots import AutopilotRow
 from hangar.proto.comments import CommentRow
-from hangar.proto.rows import IssueRow
+from hangar.proto.rows import IssueRow, SessionRow
 
 __all__ = [
     "AnyEvent",
     "AutopilotChanged",
     "AutopilotRunChanged",
     "CommentCreated",
+    "DependencyStranded",
     "Event",
     "IssueCreated",
     "IssueUpdated",
+    "SessionStateChanged",
     "SkillsChanged",
     "TaskFinished",
     "TaskMessage",
@@ -107,6 +109,26 @@ class CommentCreated(Event, kw_only=True, tag="comment_created"):
     comment: CommentRow
 
 
+class DependencyStranded(Event, kw_only=True, tag="dependency_stranded"):
+    """A blocker ended without done (failed, cancelled, closed, deleted): ``issue_id`` stays
+    blocked until the blocker is retried or the edge removed (core/dependencies.py)."""
+
+    issue_id: str
+    issue_title: str
+    blocker_id: str
+    #: failed | cancelled | deleted (``core.dependencies.BlockerStanding``)
+    standing: str
+
+
+class SessionStateChanged(Event, kw_only=True, tag="session_state_changed"):
+    """An interactive session began to need the user: it waits for input, its agent exited,
+    or its tmux session vanished (orphaned). Sent once per change, not per screen sample."""
+
+    session: SessionRow
+    #: waiting_for_input | exited | orphaned
+    state: str
+
+
 AnyEvent = (
     IssueCreated
     | IssueUpdated
@@ -119,6 +141,8 @@ AnyEvent = (
     | AutopilotRunChanged
     | SkillsChanged
     | CommentCreated
+    | DependencyStranded
+    | SessionStateChanged
 )
 
 
