@@ -78,6 +78,7 @@ class KeyedTable(DataTable[Cell]):
             self._order = order
             if keep_key is not None and keep_key in wanted:
                 self.move_cursor(row=self.get_row_index(keep_key), animate=False)
+        self._measure_soon()
 
     def update_row(self, key: str, cells: tuple[Cell, ...]) -> bool:
         """Change one row in place (an event about one row); False if it is not shown."""
@@ -90,7 +91,15 @@ class KeyedTable(DataTable[Cell]):
                 if before != after:
                     self.update_cell(key, name, cell, update_width=True)
             self._cells[key] = cells
+            self._measure_soon()
         return True
+
+    def _measure_soon(self) -> None:
+        """DataTable measures new and changed cells only when it next goes idle, and
+        ``update_cell`` does not prompt it to: a table whose queue stayed empty kept drawing
+        a changed row at its old column widths ("ANTH  not s") until something else
+        happened to it. Prompting it here makes the idle pass, and so the widths, certain."""
+        self.check_idle()
 
     def _order_now(self) -> list[str]:
         return [row.key.value for row in self.ordered_rows if row.key.value is not None]
