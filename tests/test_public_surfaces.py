@@ -42,6 +42,16 @@ MODULES = [
     "hangar.adapters.process",
     "hangar.adapters.procfs",
     "hangar.adapters.skill_source",
+    "hangar.adapters.notifiers",
+    "hangar.core.notify",
+    "hangar.core.notices",
+    "hangar.core.coalesce",
+    "hangar.proto.notify",
+    "hangar.store.notify",
+    "hangar.daemon.notify.service",
+    "hangar.daemon.notify.worker",
+    "hangar.daemon.notify.facts",
+    "hangar.daemon.notify.settings",
 ]
 
 

@@ -38,7 +38,7 @@ async def test_migrations_create_every_table(database_url: str) -> None:
             "migrated": True,
             "revision": head_revision(),
         }
-        assert head_revision() == "0024"
+        assert head_revision() == "0025"
     finally:
         await store.close()
 

@@ -1,4 +1,5 @@
-"""hangar issue create | list | show (the edits and the thread: ``issue_edit``)"""
+"""hangar issue create | list | show (the edits and the thread: ``issue_edit``; blockers:
+``issue_deps``)"""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from hangar.cli.common import (
     status,
     table,
 )
+from hangar.cli.issue_deps import DEPS_COMMANDS, parse_ids, print_links
 from hangar.cli.issue_edit import EDIT_COMMANDS
 from hangar.core.vocab import PRIORITY_MAX, PRIORITY_MIN, IssueState
 from hangar.proto import api, calls
@@ -28,7 +30,7 @@ def issue() -> None:
     """Issues are units of work; assigning one to an agent queues a task."""
 
 
-for _command in EDIT_COMMANDS:  # update, assign, unassign, close, reopen, comment(s)
+for _command in (*EDIT_COMMANDS, *DEPS_COMMANDS):  # update … comment(s), block, unblock
     issue.add_command(_command)
 
 
@@ -54,6 +56,13 @@ for _command in EDIT_COMMANDS:  # update, assign, unassign, close, reopen, comme
     show_default=True,
     help="0 (lowest) to 3 (highest); lists and show print the same number.",
 )
+@click.option(
+    "--blocked-by",
+    "blocked_by",
+    multiple=True,
+    metavar="ID[,ID…]",
+    help="Issues it waits for: its task is queued only once all of them are done.",
+)
 @common_options
 def create(
     title: str,
@@ -62,6 +71,7 @@ def create(
     repo: str | None,
     no_repo: bool,
     priority: int,
+    blocked_by: tuple[str, ...],
     as_json: bool,
     workspace: str | None,
 ) -> None:
@@ -69,6 +79,9 @@ def create(
 
     The agent works in a worktree of the issue's repository: --repo, else the repository
     the current directory is in (--no-repo: none), else the agent's own.
+
+    With --blocked-by the issue waits: assigning it queues nothing until every blocker is
+    done, then the last one's finish queues its task. A missing id or a loop files nothing.
     """
     if repo and no_repo:
         raise click.UsageError("--repo and --no-repo exclude each other")
@@ -86,6 +99,7 @@ def create(
             assign=assign,
             repo_path=os.path.abspath(repo) if repo else None,
             priority=priority,
+            blocked_by=parse_ids(blocked_by),
         ),
     )
     if res.task is not None:  # work is queued: agents run with full access (once)
@@ -104,6 +118,8 @@ def create(
         click.echo(_without_repository(workspace, assign), err=True)
     if res.task:
         click.echo(f"queued task {res.task.id}  (follow: hangar task log {res.task.id} -f)")
+    elif res.issue.blocked:
+        click.echo(f"{res.issue.blocked}: nothing is queued until then")
 
 
 def _without_repository(workspace: str | None, assign: str | None) -> str:
@@ -129,16 +145,31 @@ def _without_repository(workspace: str | None, assign: str | None) -> str:
     help="At most this many, newest first.",
 )
 @click.option("--before", metavar="ISSUE_ID", help="The page after this issue (see the hint).")
+@click.option("--blocked", is_flag=True, help="Only issues waiting for a blocker not done.")
+@click.option("--ready", is_flag=True, help="Only issues nothing blocks.")
 @common_options
 def list_(
-    state: str | None, limit: int, before: str | None, as_json: bool, workspace: str | None
+    state: str | None,
+    limit: int,
+    before: str | None,
+    blocked: bool,
+    ready: bool,
+    as_json: bool,
+    workspace: str | None,
 ) -> None:
-    """List issues, newest first (long descriptions clipped; `issue show` has them whole)."""
+    """List issues, newest first (long descriptions clipped; `issue show` has them whole).
+
+    BLOCKED says why an issue waits: "blocked by ID" while a blocker is not done yet,
+    "blocked: ID failed|cancelled|deleted" when one ended without done.
+    """
+    if blocked and ready:
+        raise click.UsageError("--blocked and --ready exclude each other")
     params = api.IssuesListParams(
         workspace_id=workspace,
         state=IssueState(state) if state else None,
         limit=limit,
         before=before,
+        blocked=True if blocked else False if ready else None,
     )
     res = request(calls.ISSUES_LIST, params)
     rows = res.issues
@@ -156,10 +187,11 @@ def list_(
                 names.get(i.assignee or "", i.assignee or ""),
                 i.title[:60],
                 fmt_time(i.created_at),
+                i.blocked or "",
             )
             for i in rows
         ],
-        ["ID", "STATE", "PRI", "ASSIGNEE", "TITLE", "CREATED"],
+        ["ID", "STATE", "PRI", "ASSIGNEE", "TITLE", "CREATED", "BLOCKED"],
     )
 
 
@@ -167,7 +199,8 @@ def list_(
 @click.argument("issue_id")
 @common_options
 def show(issue_id: str, as_json: bool, workspace: str | None) -> None:
-    """Show an issue, its tasks and the end of its thread (newest last)."""
+    """Show an issue, its tasks, what it waits for and what waits for it (each with its
+    state), and the end of its thread (newest last)."""
     from hangar.cli.issue_edit import SHOW_COMMENTS, print_thread, thread_page
 
     with Daemon() as d:
@@ -200,6 +233,7 @@ def _show_detail(res: api.IssueDetail, names: dict[str, str]) -> None:
             ("assignee", names.get(i.assignee or "", i.assignee)),
             ("repo", i.repo_path),
             ("created", fmt_time(i.created_at)),
+            ("blocked", i.blocked),
         ]
     )
     if i.description:
@@ -219,6 +253,7 @@ def _show_detail(res: api.IssueDetail, names: dict[str, str]) -> None:
             ],
             ["TASK", "STATUS", "ATTEMPT", "REASON", "PR"],
         )
+    print_links(res)
 
 
 def _assignee_names(

@@ -36,6 +36,7 @@ _HANGAR_COMMANDS = {
     "secrets": ("hangar.cli.secrets_cmd", "secrets", "Agents' API keys, in the OS keychain."),
     "auth": ("hangar.cli.auth", "auth", "Personal tokens with a scope: read, write, admin."),
     "beads": ("hangar.cli.beads_cmd", "beads", "Mirror issues to a beads (bd) tracker."),
+    "notify": ("hangar.cli.notify_cmd", "notify", "Be told when work needs you: desktop, webhook."),
 }
 
 

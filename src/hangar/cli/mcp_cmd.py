@@ -12,7 +12,8 @@ Each workspace is a git worktree opened in a named tmux session running an agent
 workspace_list, workspace_create, workspace_archive, workspace_delete, workspace_send,
 workspace_read, workspace_idle, workspace_wait_idle, workspace_attach_hint,
 workspace_resume, plus hangar_issue_create, hangar_issue_list, hangar_issue_update,
-hangar_issue_comment, hangar_task_list, hangar_task_show; for scheduling work,
+hangar_issue_comment, hangar_issue_block, hangar_issue_unblock (work that waits for other
+work), hangar_task_list, hangar_task_show; for scheduling work,
 hangar_autopilot_list, hangar_autopilot_create, hangar_autopilot_show, hangar_autopilot_run,
 hangar_skill_list, hangar_skill_attach, hangar_skill_detach, hangar_template_list,
 hangar_template_use. The server talks

@@ -12,6 +12,8 @@ import enum
 
 __all__ = [
     "MAX_DURATION_MS",
+    "MAX_NOTIFY_COMMAND",
+    "MAX_NOTIFY_URL",
     "MAX_SECRET_BYTES",
     "MAX_SECRET_NAME",
     "PRIORITY_MAX",
@@ -92,3 +94,7 @@ MAX_DURATION_MS = 36_500 * 86_400_000
 MAX_SECRET_NAME = 128
 #: an environment variable's value: far more than any API key, far less than argv's limit
 MAX_SECRET_BYTES = 64 * 1024
+
+#: notification channels (core/notify.py): a webhook's URL and a command's text, at most
+MAX_NOTIFY_URL = 2048
+MAX_NOTIFY_COMMAND = 4096

@@ -18,11 +18,12 @@ from hangar.core.env_policy import ALLOW_FILE
 from hangar.core.ids import IdGen, UlidGen
 from hangar.daemon.autopilots.scheduler import Scheduler
 from hangar.daemon.beads import BeadsSync
-from hangar.daemon.config import BeadsSettings, DaemonConfig
+from hangar.daemon.config import BeadsSettings, ConfigError, DaemonConfig
 from hangar.daemon.environment import AgentEnvironment
 from hangar.daemon.events import EventBus, MemoryEventBus
 from hangar.daemon.lifecycle import Lifecycle
 from hangar.daemon.lock import InstanceLock
+from hangar.daemon.notify import NotifyService, NotifySettings
 from hangar.daemon.observability import configure_logging, get_logger
 from hangar.daemon.rpc.agents import AgentRoutes
 from hangar.daemon.rpc.auth import TokenGate
@@ -32,6 +33,7 @@ from hangar.daemon.rpc.comments import CommentRoutes
 from hangar.daemon.rpc.common import Routes, merged
 from hangar.daemon.rpc.health import HealthRoutes, Load
 from hangar.daemon.rpc.issues import IssueRoutes
+from hangar.daemon.rpc.notify import NotifyRoutes
 from hangar.daemon.rpc.server import RpcServer
 from hangar.daemon.rpc.sessions import SessionRoutes
 from hangar.daemon.rpc.settings import SettingsRoutes
@@ -81,6 +83,7 @@ class Daemon:
         self.lifecycle: Lifecycle
         self.dispatcher: Dispatcher
         self.sessions: SessionService
+        self.notify: NotifyService | None = None
         self.server: RpcServer | None = None
         self.tracing: Tracing | None = None
         self.daemon_id = ""
@@ -131,6 +134,22 @@ class Daemon:
         if self.tracing is not None:
             self.tracing.instrument(store, "store")
             self.tracing.instrument(self.lifecycle, "lifecycle")
+        #: notifications (docs/notifications.md): a tap on every workspace's events, one
+        #: worker per channel; started before boot recovery so what it announces is told
+        try:
+            notify_settings = NotifySettings.from_env(self.parent_env)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        self.notify = NotifyService(
+            store=store,
+            events=self.events,
+            secrets=self.secrets,
+            env=self.parent_env,
+            clock=self.clock,
+            settings=notify_settings,
+            log=self.log,
+        )
+        await self.notify.start()
         await self._ensure_token()
         #: who a connection is and what it may call: the socket token, personal tokens
         self.gate = TokenGate(store, self.clock, lambda: self._token_digest, log=self.log)
@@ -152,6 +171,7 @@ class Daemon:
             tmux=Tmux(SubprocessExecutor(), socket_name=config.tmux_socket),
             prefix=config.session_prefix,
             launch_probe_s=config.launch_probe_s,
+            events=self.events,
         )
         await self.sessions.reconcile()
         await store.runtimes_heartbeat(self.daemon_id)
@@ -186,7 +206,8 @@ class Daemon:
         )
 
     def routes(self) -> Routes:
-        store, lifecycle = self.store, self.lifecycle
+        store, lifecycle, notify = self.store, self.lifecycle, self.notify
+        assert notify is not None, "open() first"
         load = Load(
             connections=lambda: len(self.server.connections) if self.server else 0,
             slots_total=lambda: self.dispatcher.slots,
@@ -216,6 +237,7 @@ class Daemon:
             ).routes(),
             TokenRoutes(store, self.gate, self.clock).routes(),
             BeadsRoutes(store, self.beads).routes(),
+            NotifyRoutes(notify).routes(),
             HealthRoutes(
                 store,
                 socket_path=self.paths.socket,
@@ -270,6 +292,8 @@ class Daemon:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
         await self.beads.close()
+        if self.notify is not None:  # its workers and any command they still run
+            await self.notify.stop()
         with contextlib.suppress(Exception):
             await self.store.runtimes_mark_offline(self.daemon_id)
         await self.events.stop()

@@ -30,6 +30,7 @@ from hangar.proto.events import (
     AutopilotChanged,
     AutopilotRunChanged,
     CommentCreated,
+    DependencyStranded,
     IssueCreated,
     IssueUpdated,
     TaskFinished,
@@ -47,6 +48,7 @@ from hangar.store import (
     TaskChange,
 )
 from hangar.store.autopilot_fire import FireOutcome
+from hangar.store.blockage import Stranding
 
 __all__ = ["CANCEL_WAIT_S", "Lifecycle", "Refused"]
 
@@ -111,7 +113,9 @@ class Lifecycle:
         priority: int = 0,
         repo_path: str | None = None,
         assign_agent_id: str | None = None,
+        blocked_by: Sequence[str] = (),
     ) -> tuple[IssueRow, TaskRow | None]:
+        """A new issue, its edges and (unless they block it) its queued task: one write."""
         issue, task = await self.store.issue_create(
             workspace_id,
             title=title,
@@ -120,6 +124,7 @@ class Lifecycle:
             repo_path=repo_path,
             creator=creator,
             assign_agent_id=assign_agent_id,
+            blocked_by=blocked_by,
         )
         await self.events.publish(workspace_id, IssueCreated(issue=issue))
         self._issue_written(issue)
@@ -144,6 +149,7 @@ class Lifecycle:
         if edit.changed:
             await self.events.publish(workspace_id, IssueUpdated(issue=edit.issue))
             self._issue_written(edit.issue)
+        await self._stranded(edit.stranded)
         if edit.queued is not None:
             await self._queued([edit.queued])
         if edit.woken:  # closed done: dependents whose last blocker it was
@@ -156,6 +162,50 @@ class Lifecycle:
             )
             await self._stop_here([t.id for t in edit.requested])
         return edit
+
+    # -- dependencies (docs/lifecycle.md#dependencies) ----------------------------------------
+    async def block(
+        self, workspace_id: str, issue_id: str, blocker_id: str
+    ) -> tuple[IssueRow, bool]:
+        """``issue_id`` waits for ``blocker_id``; announced when the edge is new."""
+        issue, changed = await self.store.dependencies.block(workspace_id, issue_id, blocker_id)
+        if changed:
+            await self.events.publish(workspace_id, IssueUpdated(issue=issue))
+        return issue, changed
+
+    async def unblock(
+        self, workspace_id: str, issue_id: str, blocker_id: str
+    ) -> tuple[IssueRow, bool, TaskRow | None]:
+        """The edge removed; the task queued with it when that was the last blocker."""
+        issue, changed, task = await self.store.dependencies.unblock(
+            workspace_id, issue_id, blocker_id
+        )
+        if changed:
+            await self.events.publish(workspace_id, IssueUpdated(issue=issue))
+        if task is not None:
+            await self._queued([task])
+        return issue, changed, task
+
+    async def _stranded(self, strandings: Sequence[Stranding]) -> None:
+        """Dependents a blocker left blocked by ending without done: each one's row (its
+        ``blocked`` names the blocker) and a ``dependency_stranded`` for notifications."""
+        for s in strandings:
+            self.log.warning(
+                "dependent stranded",
+                issue_id=s.issue.id,
+                blocker_id=s.blocker_id,
+                standing=s.standing.value,
+            )
+            await self.events.publish(s.issue.workspace_id, IssueUpdated(issue=s.issue))
+            await self.events.publish(
+                s.issue.workspace_id,
+                DependencyStranded(
+                    issue_id=s.issue.id,
+                    issue_title=s.issue.title,
+                    blocker_id=s.blocker_id,
+                    standing=s.standing.value,
+                ),
+            )
 
     # -- comments --------------------------------------------------------------------------
     async def add_comment(
@@ -292,12 +342,15 @@ class Lifecycle:
 
     async def retry(self, workspace_id: str, task_id: str) -> TaskRow:
         """A new queued attempt of a failed or cancelled task, even past max_attempts."""
+        rearmed: list[IssueRow] = []
         try:
-            child = await self.store.task_retry(workspace_id, task_id)
+            child = await self.store.task_retry(workspace_id, task_id, rearmed)
         except InvalidTransition as exc:
             found = exc.outcome.found.value if exc.outcome.found else "missing"
             raise Refused(f"cannot retry task {task_id}: it is {found}") from None
         await self._queued([child])
+        for issue in rearmed:  # its dependents wait again instead of being stranded
+            await self.events.publish(workspace_id, IssueUpdated(issue=issue))
         return child
 
     async def move(self, workspace_id: str, task: TaskRow, to_status: str) -> None:
@@ -324,6 +377,7 @@ class Lifecycle:
         for task in report.cancelled:
             await self._announce_end(task)
         await self._after_bulk(report.issues, report.children, any_requeued=bool(report.total))
+        await self._stranded(report.stranded)
         return report
 
     async def recover(self, runtime_ids: Sequence[str]) -> RecoveryReport:
@@ -331,6 +385,7 @@ class Lifecycle:
         for task in (*report.failed, *report.cancelled):
             await self._announce_end(task)
         await self._after_bulk(report.issues, report.children, any_requeued=bool(report.requeued))
+        await self._stranded(report.stranded)
         return report
 
     # -- what a write implies ------------------------------------------------------------
@@ -351,6 +406,7 @@ class Lifecycle:
             await self.events.publish(change.task.workspace_id, CommentCreated(comment=comment))
         if change.task.autopilot_run_id is not None and not change.children:
             await self._run_ended(change.task)
+        await self._stranded(change.stranded)
         # no wake: what a finish frees (a slot, the agent's cap, the (issue, agent) guard)
         # is used when the run leaves its dispatcher, which looks again then; a claim pass
         # here could not use the slot yet and only queues behind the next task's writes

@@ -16,10 +16,11 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent
 from pydantic.json_schema import SkipJsonSchema
 
-__all__ = ["OptInt", "OptStr", "blank", "ok", "or_default", "word"]
+__all__ = ["OptInt", "OptList", "OptStr", "blank", "ok", "or_default", "word"]
 
 OptStr = str | SkipJsonSchema[None]
 OptInt = int | SkipJsonSchema[None]
+OptList = list[str] | SkipJsonSchema[None]
 W = TypeVar("W", bound=str)
 
 

@@ -26,7 +26,7 @@ from hangar.core.fsm import TaskStatus
 from hangar.core.vocab import IssueState
 from hangar.mcp import shapes
 from hangar.mcp.backend import DEFAULT_CALL_TIMEOUT_S, Backend
-from hangar.mcp.common import OptInt, OptStr, blank, ok, or_default
+from hangar.mcp.common import OptInt, OptList, OptStr, blank, ok, or_default, word
 from hangar.mcp.config import McpConfig
 from hangar.mcp.tools_autopilots import AUTOPILOT_TOOL_NAMES, ToolFn, autopilot_tools
 from hangar.mcp.tools_issues import ISSUE_TOOL_NAMES, issue_tools
@@ -298,8 +298,16 @@ def build_tools(config: McpConfig, backend: Backend) -> list[Tool]:
             OptStr,
             Field(description="Repository the work happens in (default: the server's)."),
         ] = None,
+        blocked_by: Annotated[
+            OptList,
+            Field(
+                description="Issue ids it waits for: its task is queued only once all are "
+                "done, so a whole graph of work can be filed at once and run in order."
+            ),
+        ] = None,
     ) -> CallToolResult:
-        """File a Hangar issue, optionally assigned to an agent. Returns {issue, task}."""
+        """File a Hangar issue, optionally assigned to an agent and waiting for other issues.
+        Returns {issue, task}; task is null while it is blocked (issue.blocked says why)."""
         # relative to the server's directory, as the CLI takes it from the shell's; by
         # default the server's own repository, when it is in one
         repo = os.path.abspath(repo_path) if repo_path else enclosing_repository(config.repo_path)
@@ -309,14 +317,23 @@ def build_tools(config: McpConfig, backend: Backend) -> list[Tool]:
             assign=blank(assign),
             priority=priority,
             repo_path=str(repo) if repo else None,
+            blocked_by=list(blocked_by or []),
         )
         return ok(await backend.request(calls.ISSUE_CREATE, params))
 
     async def hangar_issue_list(
         state: Annotated[OptStr, Field(description="open, in_progress, done or cancelled.")] = None,
+        only: Annotated[
+            OptStr,
+            Field(description='"blocked" (waiting for a blocker not done) or "ready" (not).'),
+        ] = None,
     ) -> CallToolResult:
-        """List Hangar issues, newest first."""
-        params = api.IssuesListParams(state=_vocab(IssueState, "state", state))
+        """List Hangar issues, newest first; each says in "blocked" why it waits, if it does."""
+        which = word("only", only, ("all", "blocked", "ready"), "all")
+        params = api.IssuesListParams(
+            state=_vocab(IssueState, "state", state),
+            blocked=None if which == "all" else which == "blocked",
+        )
         return ok((await backend.request(calls.ISSUES_LIST, params)).issues)
 
     async def hangar_task_list(

@@ -20,12 +20,19 @@ from hangar.mcp.common import OptInt, OptStr, blank, ok
 from hangar.mcp.tools_autopilots import ToolFn
 from hangar.proto import api, calls
 from hangar.proto import comments as cm
+from hangar.proto import dependencies as dp
 
 __all__ = ["ISSUE_TOOL_NAMES", "issue_tools"]
 
-ISSUE_TOOL_NAMES = ("hangar_issue_update", "hangar_issue_comment")
+ISSUE_TOOL_NAMES = (
+    "hangar_issue_update",
+    "hangar_issue_comment",
+    "hangar_issue_block",
+    "hangar_issue_unblock",
+)
 
 IssueId = Annotated[str, Field(description="Issue id.")]
+BlockerId = Annotated[str, Field(description="The issue it waits for (same workspace).")]
 STATES = tuple(IssueState)
 
 
@@ -103,4 +110,18 @@ def issue_tools(backend: Backend) -> tuple[ToolFn, ...]:
         params = cm.CommentAddParams(issue_id=id, body=body, author=blank(author))
         return ok(await backend.request(calls.COMMENT_ADD, params))
 
-    return (hangar_issue_update, hangar_issue_comment)
+    async def hangar_issue_block(id: IssueId, by: BlockerId) -> CallToolResult:
+        """Make issue `id` wait for issue `by`: its task is queued only once `by` (and every
+        other blocker) is done. A loop or a self-block is refused, naming it. Returns {issue,
+        changed}; issue.blocked says why it waits."""
+        params = dp.IssueBlockParams(issue_id=id, by=by)
+        return ok(await backend.request(calls.ISSUE_BLOCK, params))
+
+    async def hangar_issue_unblock(id: IssueId, by: BlockerId) -> CallToolResult:
+        """Issue `id` no longer waits for `by` (how to go on past a blocker that failed or was
+        cancelled). When that was its last unfinished blocker and it is assigned, its task is
+        queued now. Returns {issue, changed, task}."""
+        params = dp.IssueBlockParams(issue_id=id, by=by)
+        return ok(await backend.request(calls.ISSUE_UNBLOCK, params))
+
+    return (hangar_issue_update, hangar_issue_comment, hangar_issue_block, hangar_issue_unblock)

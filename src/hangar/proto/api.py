@@ -14,6 +14,7 @@ from hangar.core.vocab import PRIORITY_MAX, PRIORITY_MIN, IssueState
 from hangar.proto.rows import (
     ActorRow,
     AgentRow,
+    DependencyRow,
     IssueRow,
     RuntimeRow,
     SessionRow,
@@ -185,6 +186,8 @@ class IssuesListParams(WorkspaceScoped, kw_only=True):
     state: IssueState | None = None
     #: only issues assigned to members, to agents, or to the workspace's owner (you)
     assigned: Literal["members", "agents", "mine"] | None = None
+    #: True: only blocked issues (a blocker not done); False: only ready ones (none)
+    blocked: bool | None = None
     #: absent: 1000
     limit: IssuesPage | None = None
     #: the previous page's ``next_before``: the page starts after that issue
@@ -205,6 +208,10 @@ class IssueGetParams(WorkspaceScoped, kw_only=True):
 class IssueDetail(Result, kw_only=True):
     issue: IssueRow
     tasks: list[TaskRow]
+    #: what it waits for, oldest edge first, each with its state (docs/lifecycle.md#dependencies)
+    blockers: list[DependencyRow] = msgspec.field(default_factory=list)
+    #: what waits for it, oldest edge first
+    dependents: list[DependencyRow] = msgspec.field(default_factory=list)
 
 
 class IssueCreateParams(WorkspaceScoped, kw_only=True):
@@ -213,6 +220,9 @@ class IssueCreateParams(WorkspaceScoped, kw_only=True):
     priority: Priority = 0
     repo_path: FsPath | None = None
     assign: str | None = None  # agent name or id
+    #: issue ids of this workspace it waits for: while any is not done, ``assign`` queues
+    #: nothing, and the last one's finalize queues the task
+    blocked_by: list[str] = msgspec.field(default_factory=list)
 
 
 class IssueCreateResult(Result, kw_only=True):

@@ -24,6 +24,8 @@ from hangar.proto import auth as au
 from hangar.proto import autopilots as ap
 from hangar.proto import beads as bd
 from hangar.proto import comments as cm
+from hangar.proto import dependencies as dp
+from hangar.proto import notify as nt
 from hangar.proto import settings as st
 from hangar.proto import skills as sk
 from hangar.proto.rows import AgentRow, IssueRow, SessionRow, TaskRow, WorkspaceRow
@@ -65,6 +67,8 @@ ISSUES_LIST: Final = Call(methods.ISSUES_LIST, api.IssuesListParams, api.IssuesL
 ISSUE_GET: Final = Call(methods.ISSUE_GET, api.IssueGetParams, api.IssueDetail)
 ISSUE_CREATE: Final = Call(methods.ISSUE_CREATE, api.IssueCreateParams, api.IssueCreateResult)
 ISSUE_UPDATE: Final = Call(methods.ISSUE_UPDATE, api.IssueUpdateParams, IssueRow)
+ISSUE_BLOCK: Final = Call(methods.ISSUE_BLOCK, dp.IssueBlockParams, dp.IssueBlockResult)
+ISSUE_UNBLOCK: Final = Call(methods.ISSUE_UNBLOCK, dp.IssueBlockParams, dp.IssueBlockResult)
 AGENTS_LIST: Final = Call(methods.AGENTS_LIST, api.WorkspaceScoped, api.AgentsListResult)
 AGENT_GET: Final = Call(methods.AGENT_GET, api.AgentGetParams, AgentRow)
 AGENT_CREATE: Final = Call(methods.AGENT_CREATE, api.AgentCreateParams, AgentRow)
@@ -137,6 +141,12 @@ ENV_ALLOW_REMOVE: Final = Call(methods.ENV_ALLOW_REMOVE, st.EnvAllowKeyParams, s
 CONFIG_SHOW: Final = Call(methods.CONFIG_SHOW, api.Empty, st.ConfigShowResult)
 CONFIG_SET: Final = Call(methods.CONFIG_SET, st.ConfigSetParams, st.Setting)
 
+# notification channels
+NOTIFY_ADD: Final = Call(methods.NOTIFY_ADD, nt.NotifyAddParams, nt.NotifyChannelRow)
+NOTIFY_LIST: Final = Call(methods.NOTIFY_LIST, api.Empty, nt.NotifyListResult)
+NOTIFY_REMOVE: Final = Call(methods.NOTIFY_REMOVE, nt.NotifyRef, nt.NotifyRemoveResult)
+NOTIFY_TEST: Final = Call(methods.NOTIFY_TEST, nt.NotifyRef, nt.NotifyTestResult)
+
 # beads sync
 BEADS_RECONCILE: Final = Call(
     methods.BEADS_RECONCILE, bd.BeadsReconcileParams, bd.BeadsReconcileResult
@@ -156,6 +166,8 @@ ALL: Final[tuple[Call[Any, Any], ...]] = (
     ISSUE_GET,
     ISSUE_CREATE,
     ISSUE_UPDATE,
+    ISSUE_BLOCK,
+    ISSUE_UNBLOCK,
     AGENTS_LIST,
     AGENT_GET,
     AGENT_CREATE,
@@ -209,6 +221,10 @@ ALL: Final[tuple[Call[Any, Any], ...]] = (
     ENV_ALLOW_REMOVE,
     CONFIG_SHOW,
     CONFIG_SET,
+    NOTIFY_ADD,
+    NOTIFY_LIST,
+    NOTIFY_REMOVE,
+    NOTIFY_TEST,
     BEADS_RECONCILE,
 )
 

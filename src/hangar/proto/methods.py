@@ -29,10 +29,16 @@ __all__ = [
     "EVENT",
     "HEALTH",
     "ISSUES_LIST",
+    "ISSUE_BLOCK",
     "ISSUE_CREATE",
     "ISSUE_GET",
+    "ISSUE_UNBLOCK",
     "ISSUE_UPDATE",
     "NOTIFICATIONS",
+    "NOTIFY_ADD",
+    "NOTIFY_LIST",
+    "NOTIFY_REMOVE",
+    "NOTIFY_TEST",
     "PING",
     "SECRETS_LIST",
     "SECRET_DELETE",
@@ -89,6 +95,8 @@ ISSUES_LIST = "hangar/issues_list"
 ISSUE_GET = "hangar/issue_get"
 ISSUE_CREATE = "hangar/issue_create"
 ISSUE_UPDATE = "hangar/issue_update"
+ISSUE_BLOCK = "hangar/issue_block"  # an issue waits for another (docs/lifecycle.md#dependencies)
+ISSUE_UNBLOCK = "hangar/issue_unblock"
 AGENTS_LIST = "hangar/agents_list"
 AGENT_GET = "hangar/agent_get"
 AGENT_CREATE = "hangar/agent_create"
@@ -154,6 +162,12 @@ ENV_ALLOW_ADD = "hangar/env_allow_add"
 ENV_ALLOW_REMOVE = "hangar/env_allow_remove"
 CONFIG_SHOW = "hangar/config_show"
 CONFIG_SET = "hangar/config_set"
+
+# notification channels: desktop, webhook, command (docs/notifications.md)
+NOTIFY_ADD = "hangar/notify_add"
+NOTIFY_LIST = "hangar/notify_list"
+NOTIFY_REMOVE = "hangar/notify_remove"
+NOTIFY_TEST = "hangar/notify_test"
 
 # beads sync: mirror issues to a bd tracker (docs/beads.md)
 BEADS_RECONCILE = "hangar/beads_reconcile"

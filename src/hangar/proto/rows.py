@@ -9,6 +9,7 @@ import msgspec
 __all__ = [
     "ActorRow",
     "AgentRow",
+    "DependencyRow",
     "IssueRow",
     "Row",
     "RuntimeRow",
@@ -82,6 +83,22 @@ class IssueRow(Row, kw_only=True):
     assignee: str | None = None  # "agent:<id>" or "member:<id>"
     creator: str
     created_at: int
+    #: why it waits (``core.dependencies.Blockage.reason``: "blocked by <id>, …", or
+    #: "blocked: <id> failed|cancelled|deleted"); None when nothing blocks it
+    blocked: str | None = None
+
+
+class DependencyRow(Row, kw_only=True):
+    """The issue at the other end of a dependency edge (a blocker, or a dependent)."""
+
+    issue_id: str
+    #: None when that issue is gone (a deleted blocker)
+    title: str | None = None
+    state: str | None = None
+    #: done | pending | failed | cancelled | deleted (``core.dependencies.BlockerStanding``)
+    standing: str
+    #: the status of its newest task, if it has one
+    last_task: str | None = None
 
 
 class TaskRow(Row, kw_only=True):

@@ -57,6 +57,7 @@ _READ = (
     m.TEMPLATES_LIST,
     m.TEMPLATE_GET,
     m.COMMENTS_LIST,
+    m.NOTIFY_LIST,
 )
 
 _WRITE = (
@@ -65,6 +66,8 @@ _WRITE = (
     m.WORKSPACE_RENAME,
     m.ISSUE_CREATE,
     m.ISSUE_UPDATE,
+    m.ISSUE_BLOCK,
+    m.ISSUE_UNBLOCK,
     m.AGENT_CREATE,
     m.TASK_TRANSITION,
     m.TASK_CANCEL,
@@ -102,6 +105,10 @@ _ADMIN = (
     m.ENV_ALLOW_REMOVE,
     m.CONFIG_SHOW,
     m.CONFIG_SET,
+    # notification channels: they reach outside the machine, and hold a webhook's secret
+    m.NOTIFY_ADD,
+    m.NOTIFY_REMOVE,
+    m.NOTIFY_TEST,
 )
 
 

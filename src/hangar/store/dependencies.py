@@ -46,6 +46,7 @@ __all__ = [
     "dependents_of",
     "remove",
     "wake_dependents",
+    "wake_issue",
 ]
 
 _D, _I, _T, _W = issue_dependency, issue, agent_task_queue, workspace
@@ -231,42 +232,52 @@ async def wake_dependents(
     pairs = sorted({(r.workspace_id, r.issue_id) for r in await conn.execute(dependents)})
     woken: list[TaskRow] = []
     for workspace_id, issue_id in sorted(pairs, key=lambda p: p[1]):
-        stmt = select(_I).where(_I.c.id == issue_id, _I.c.workspace_id == workspace_id)
-        found = (await conn.execute(stmt.with_for_update())).mappings().first()
-        if found is None or IssueState(found["state"]) in CLOSED:
-            continue
-        if found["assignee_type"] != "agent" or found["assignee_id"] is None:
-            continue
-        if (await blockage_of(conn, workspace_id, issue_id)).blocked:
-            continue
-        busy = await conn.scalar(
-            select(_T.c.id).where(
-                _T.c.issue_id == issue_id,
-                _T.c.status.in_([s.value for s in PENDING | ACTIVE]),
-            )
-        )
-        if busy is not None:
-            continue
-        agent = await agents.get_mapping(conn, workspace_id, found["assignee_id"])
-        if agent is None:
-            continue
-        now = ctx.now()
-        values = {
-            "id": ctx.new_id(now),
-            "workspace_id": workspace_id,
-            "runtime_id": agent["runtime_id"],
-            "agent_id": agent["id"],
-            "issue_id": issue_id,
-            "status": TaskStatus.QUEUED.value,
-            "priority": found["priority"],
-            "attempt": 1,
-            "created_at": now,
-        }
-        insert = upsert(conn, _T).values(values).on_conflict_do_nothing()
-        row = (await conn.execute(insert.returning(*_T.c))).mappings().first()
-        if row is not None:
-            woken.append(task_row(row))
+        task = await wake_issue(conn, ctx, workspace_id, issue_id)
+        if task is not None:
+            woken.append(task)
     return woken
+
+
+async def wake_issue(
+    conn: AsyncConnection, ctx: StoreContext, workspace_id: str, issue_id: str
+) -> TaskRow | None:
+    """Queue the issue's task if it is ready now: not closed, assigned to an agent, no
+    blocker left unfinished, and no task of it queued, dispatched or running (so a wake is
+    never doubled). Locks the issue first (see ``wake_dependents``)."""
+    stmt = select(_I).where(_I.c.id == issue_id, _I.c.workspace_id == workspace_id)
+    found = (await conn.execute(stmt.with_for_update())).mappings().first()
+    if found is None or IssueState(found["state"]) in CLOSED:
+        return None
+    if found["assignee_type"] != "agent" or found["assignee_id"] is None:
+        return None
+    if (await blockage_of(conn, workspace_id, issue_id)).blocked:
+        return None
+    busy = await conn.scalar(
+        select(_T.c.id).where(
+            _T.c.issue_id == issue_id,
+            _T.c.status.in_([s.value for s in PENDING | ACTIVE]),
+        )
+    )
+    if busy is not None:
+        return None
+    agent = await agents.get_mapping(conn, workspace_id, found["assignee_id"])
+    if agent is None:
+        return None
+    now = ctx.now()
+    values = {
+        "id": ctx.new_id(now),
+        "workspace_id": workspace_id,
+        "runtime_id": agent["runtime_id"],
+        "agent_id": agent["id"],
+        "issue_id": issue_id,
+        "status": TaskStatus.QUEUED.value,
+        "priority": found["priority"],
+        "attempt": 1,
+        "created_at": now,
+    }
+    insert = upsert(conn, _T).values(values).on_conflict_do_nothing()
+    row = (await conn.execute(insert.returning(*_T.c))).mappings().first()
+    return None if row is None else task_row(row)
 
 
 class DependencyStore:

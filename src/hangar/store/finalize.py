@@ -30,7 +30,7 @@ from hangar.core.fsm import (
 )
 from hangar.proto.comments import CommentRow
 from hangar.proto.rows import IssueRow, TaskRow
-from hangar.store import comments, dependencies
+from hangar.store import blockage, comments, dependencies
 from hangar.store.context import StoreContext
 from hangar.store.convert import dump_json, issue_row, task_row
 from hangar.store.dml import upsert
@@ -63,6 +63,8 @@ class TaskChange:
     comments: list[CommentRow] = field(default_factory=list)
     #: dependents' tasks queued because this write finished their last blocker done
     woken: list[TaskRow] = field(default_factory=list)
+    #: open dependents this write left blocked by ending their blocker failed or cancelled
+    stranded: list[blockage.Stranding] = field(default_factory=list)
 
     @property
     def kind(self) -> FinalizeKind:
@@ -143,7 +145,8 @@ async def _set_issue_states(
     conn: AsyncConnection, issue_ids: Sequence[str], state: str, *conditions: Any
 ) -> list[IssueRow]:
     stmt = update(issue).where(issue.c.id.in_(issue_ids), *conditions).values(state=state)
-    return [issue_row(m) for m in (await conn.execute(stmt.returning(*issue.c))).mappings()]
+    rows = [issue_row(m) for m in (await conn.execute(stmt.returning(*issue.c))).mappings()]
+    return await blockage.with_blocked_any(conn, rows)  # a moved row still says why it waits
 
 
 async def _mark_issues_started(conn: AsyncConnection, issue_ids: Sequence[str]) -> list[IssueRow]:
@@ -169,12 +172,15 @@ async def settle(
     target: TaskStatus,
     rows: Sequence[RowMapping],
     woken: list[TaskRow] | None = None,
+    stranded: list[blockage.Stranding] | None = None,
 ) -> list[IssueRow]:
     """Effects of tasks that ended for good (no retry follows): the issue's state and the
     autopilot run cascade, in the finalize's own transaction. Returns the moved issues.
 
     An issue that moves to done wakes its dependents whose last blocker it was: their tasks
-    are queued here, in this transaction, and appended to ``woken`` when given."""
+    are queued here, in this transaction, and appended to ``woken`` when given. One that
+    ended failed or cancelled leaves its open dependents stranded: they are appended to
+    ``stranded`` when given, to be announced."""
     issue_ids = sorted({r["issue_id"] for r in rows if r["issue_id"] is not None})
     moved: list[IssueRow] = []
     if issue_ids:
@@ -185,6 +191,8 @@ async def settle(
                 woken.extend(queued)
         else:
             moved = await _reopen_issues(conn, issue_ids)
+            if stranded is not None:
+                stranded.extend(await blockage.strandings(conn, issue_ids))
     run_ids = sorted({r["autopilot_run_id"] for r in rows if r["autopilot_run_id"] is not None})
     if run_ids:
         await conn.execute(
@@ -216,10 +224,17 @@ def _child_values(ctx: StoreContext, parent: RowMapping) -> dict[str, Any]:
 
 
 async def after_fail(
-    conn: AsyncConnection, ctx: StoreContext, rows: Sequence[RowMapping], reason: FailureReason
+    conn: AsyncConnection,
+    ctx: StoreContext,
+    rows: Sequence[RowMapping],
+    reason: FailureReason,
+    stranded: list[blockage.Stranding] | None = None,
 ) -> tuple[list[TaskRow], list[IssueRow]]:
     """Spawn retry children where ``should_retry`` says so; settle the rest. Returns the
     children and the issues that moved.
+
+    No retry is queued for an issue that is blocked now (a blocker added or reopened while
+    it ran): it ends failed, and its last blocker's finalize queues it again.
 
     A child that would collide with a pending task for the same (issue, agent) is skipped
     (ON CONFLICT DO NOTHING): that pending task already covers the work, and failing the
@@ -228,14 +243,22 @@ async def after_fail(
     children: list[TaskRow] = []
     settled: list[RowMapping] = []
     for row in rows:
-        if should_retry(reason, row["attempt"], row["max_attempts"]):
+        if should_retry(reason, row["attempt"], row["max_attempts"]) and not await _blocked(
+            conn, row
+        ):
             stmt = upsert(conn, _T).values(_child_values(ctx, row)).on_conflict_do_nothing()
             child = (await conn.execute(stmt.returning(*_T.c))).mappings().first()
             if child is not None:
                 children.append(task_row(child))
                 continue
         settled.append(row)
-    return children, await settle(conn, ctx, _F, settled)
+    return children, await settle(conn, ctx, _F, settled, stranded=stranded)
+
+
+async def _blocked(conn: AsyncConnection, row: RowMapping) -> bool:
+    if row["issue_id"] is None:
+        return False
+    return bool(await blockage.reasons(conn, row["workspace_id"], [row["issue_id"]]))
 
 
 # --- the finalize paths -----------------------------------------------------------------
@@ -313,8 +336,9 @@ async def fail(
     outcome, row = await finalize(conn, task_id, _F, values, workspace_id=workspace_id)
     if row is None:
         return TaskChange(outcome)
-    children, moved = await after_fail(conn, ctx, [row], reason)
-    return TaskChange(outcome, task_row(row), moved, children)
+    stranded: list[blockage.Stranding] = []
+    children, moved = await after_fail(conn, ctx, [row], reason, stranded)
+    return TaskChange(outcome, task_row(row), moved, children, stranded=stranded)
 
 
 async def cancel(
@@ -339,7 +363,9 @@ async def _cancel_from(
     if row is None:
         return TaskChange(resolve_noop(await _status_of(conn, task_id, workspace_id), _C))
     outcome = FinalizeOutcome(FinalizeKind.TRANSITIONED, _prior_status(row, sources), _C)
-    return TaskChange(outcome, task_row(row), await settle(conn, ctx, _C, [row]))
+    stranded: list[blockage.Stranding] = []
+    moved = await settle(conn, ctx, _C, [row], stranded=stranded)
+    return TaskChange(outcome, task_row(row), moved, stranded=stranded)
 
 
 async def request_cancel(
@@ -397,9 +423,15 @@ async def transition_by_hand(
 
 
 async def retry(
-    conn: AsyncConnection, ctx: StoreContext, workspace_id: str, task_id: str
+    conn: AsyncConnection,
+    ctx: StoreContext,
+    workspace_id: str,
+    task_id: str,
+    rearmed: list[IssueRow] | None = None,
 ) -> TaskRow:
-    """By hand: a queued child of a failed or cancelled task, even past max_attempts."""
+    """By hand: a queued child of a failed or cancelled task, even past max_attempts. The
+    open dependents of its issue, which the retry re-arms (pending again, no longer
+    stranded), are appended to ``rearmed`` when given, as they are now."""
     result = await conn.execute(
         select(_T).where(_T.c.id == task_id, _T.c.workspace_id == workspace_id)
     )
@@ -438,4 +470,6 @@ async def retry(
             f"a pending task already exists for issue {parent['issue_id']} "
             f"and agent {parent['agent_id']}"
         ) from exc
+    if rearmed is not None and parent["issue_id"] is not None:
+        rearmed.extend(await blockage.open_dependents(conn, workspace_id, parent["issue_id"]))
     return task_row(inserted.mappings().one())

@@ -23,10 +23,10 @@ from hangar.core.fsm import ACTIVE, PENDING, TaskStatus
 from hangar.core.issue_fsm import CLOSED, check_move, parse_state
 from hangar.core.vocab import IssueState, MessageKind
 from hangar.proto.rows import IssueRow, TaskMessageRow, TaskRow
-from hangar.store import agents, dependencies, tasks, transcript
+from hangar.store import agents, blockage, dependencies, tasks, transcript
 from hangar.store.context import StoreContext
 from hangar.store.convert import dump_json, issue_row, parse_actor, task_row
-from hangar.store.errors import Conflict, InvalidValue, NotFound
+from hangar.store.errors import Blocked, Conflict, InvalidValue, NotFound
 from hangar.store.finalize import settle
 from hangar.store.issues import UNSET, Unset
 from hangar.store.schema import agent_task_queue, issue
@@ -58,6 +58,8 @@ class IssueEdit:
     blocked: str | None = None
     #: dependents' tasks queued because closing it done finished their last blocker
     woken: list[TaskRow] = field(default_factory=list)
+    #: open dependents it left blocked by being closed cancelled (or its task cancelled)
+    stranded: list[blockage.Stranding] = field(default_factory=list)
 
 
 def _checked_values(
@@ -210,6 +212,11 @@ async def edit(
     if target is not None:
         check_move(issue_id, current, target)  # IssueMoveRefused names the allowed moves
         values["state"] = target.value
+    if target is IssueState.IN_PROGRESS and current is not target:
+        # a board move may not start what waits for a blocker (docs/lifecycle.md#dependencies)
+        why = (await blockage.reasons(conn, workspace_id, [issue_id])).get(issue_id)
+        if why is not None:
+            raise Blocked(issue_id, why)
     final_state = target or current
     final_priority = values.get("priority", found["priority"])
     done = _Cancels()
@@ -261,6 +268,19 @@ async def edit(
             conn, ctx, done, workspace_id=workspace_id, issue_id=issue_id, why=why, stop=ACTIVE
         )
 
+    if current is IssueState.DONE and final_state is not IssueState.DONE:
+        # its dependents wait for it again: a task of theirs still queued must not run
+        for link in await dependencies.dependents_of(conn, workspace_id, issue_id):
+            why = f"its blocker {issue_id} was reopened; it is queued again once that is done"
+            await _cancel_tasks(
+                conn,
+                ctx,
+                done,
+                workspace_id=workspace_id,
+                issue_id=link.issue_id,
+                why=why,
+                stop=frozenset(),
+            )
     moved = await settle(conn, ctx, _C, done.cancelled)  # the issue, and any autopilot run
     if values:
         stmt = (
@@ -295,6 +315,11 @@ async def edit(
     woken: list[TaskRow] = []
     if final_state is IssueState.DONE and current is not IssueState.DONE:
         woken = await dependencies.wake_dependents(conn, ctx, [issue_id])
+    stranded: list[blockage.Stranding] = []
+    if done.cancelled or (final_state is IssueState.CANCELLED and current is not final_state):
+        stranded = await blockage.strandings(conn, [issue_id], closing=True)
+    before = (await blockage.with_blocked(conn, workspace_id, [before]))[0]
+    after = (await blockage.with_blocked(conn, workspace_id, [after]))[0]
 
     return IssueEdit(
         issue=after,
@@ -305,6 +330,7 @@ async def edit(
         messages=done.messages,
         blocked=blocked,
         woken=woken,
+        stranded=stranded,
     )
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import RowMapping, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hangar.proto.rows import IssueRow, TaskRow
-from hangar.store import agents, dependencies, tasks
+from hangar.store import agents, blockage, dependencies, tasks
 from hangar.store.context import StoreContext
 from hangar.store.convert import issue_row, parse_actor
 from hangar.store.errors import InvalidValue, NotFound
@@ -100,6 +100,8 @@ async def create(
             priority=priority,
             autopilot_run_id=autopilot_run_id,
         )
+    if blocked:
+        row = (await blockage.with_blocked(conn, workspace_id, [row]))[0]
     return row, task
 
 
@@ -114,7 +116,9 @@ async def _get_mapping(
 
 async def get(conn: AsyncConnection, workspace_id: str, issue_id: str) -> IssueRow | None:
     found = await _get_mapping(conn, workspace_id, issue_id)
-    return None if found is None else issue_row(found)
+    if found is None:
+        return None
+    return (await blockage.with_blocked(conn, workspace_id, [issue_row(found)]))[0]
 
 
 async def list_for_workspace(
@@ -126,10 +130,15 @@ async def list_for_workspace(
     before: str | None = None,
     assignee: str | None = None,
     assignee_kind: str | None = None,
+    blocked: bool | None = None,
 ) -> list[IssueRow]:
     """Newest first; ``before`` (an issue id) starts after that issue. ``assignee`` keeps
-    one actor's issues; ``assignee_kind`` (``agent`` or ``member``) one kind of actor's."""
+    one actor's issues; ``assignee_kind`` (``agent`` or ``member``) one kind of actor's;
+    ``blocked`` only blocked (True) or only ready (False) ones. Each row says why it is
+    blocked (``IssueRow.blocked``)."""
     stmt = select(_I).where(_I.c.workspace_id == workspace_id)
+    if blocked is not None:
+        stmt = stmt.where(blockage.blocked_clause() if blocked else ~blockage.blocked_clause())
     if state is not None:
         check_state(state)
         stmt = stmt.where(_I.c.state == state)
@@ -147,7 +156,8 @@ async def list_for_workspace(
     stmt = stmt.order_by(_I.c.created_at.desc(), _I.c.id.desc())
     if limit is not None:
         stmt = stmt.limit(limit)
-    return [issue_row(m) for m in (await conn.execute(stmt)).mappings()]
+    rows = [issue_row(m) for m in (await conn.execute(stmt)).mappings()]
+    return await blockage.with_blocked(conn, workspace_id, rows)
 
 
 async def assign(
@@ -173,7 +183,7 @@ async def assign(
             conn, ctx, agent, issue_id=issue_id, priority=found["priority"]
         )
     row = await update_fields(conn, workspace_id, issue_id, assignee=f"agent:{agent['id']}")
-    return row, task
+    return (await blockage.with_blocked(conn, workspace_id, [row]))[0], task
 
 
 async def update_fields(

@@ -447,6 +447,39 @@ agent_session = Table(
     CheckConstraint(_in("status", SESSION_STATUSES), name="status"),
 )
 
+# --- notifications (0025): the user's channels and what went through them ---------------
+
+NOTIFY_CHANNEL_KINDS = ("desktop", "webhook", "command")
+NOTIFY_DELIVERY_STATUSES = ("delivered", "failed", "dropped", "coalesced")
+
+notify_channel = Table(
+    "notify_channel",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    #: the webhook's URL, or the command's argv as JSON; empty for desktop
+    Column("target", Text, nullable=False),
+    Column("events", Text, nullable=False),  # JSON list of event kinds
+    #: the webhook secret's name in the secret store (never the secret itself)
+    Column("secret_ref", Text),
+    Column("created_at", BigInteger, nullable=False),
+    CheckConstraint(_in("kind", NOTIFY_CHANNEL_KINDS), name="kind"),
+)
+
+notify_delivery = Table(
+    "notify_delivery",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("channel_id", Text, ForeignKey("notify_channel.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("error", Text),
+    Column("created_at", BigInteger, nullable=False),
+    CheckConstraint(_in("status", NOTIFY_DELIVERY_STATUSES), name="status"),
+    Index("idx_notify_delivery_channel_created", "channel_id", "created_at", "id"),
+)
+
 CONTRACT_TABLES = (
     "workspace",
     "user",
@@ -472,4 +505,6 @@ POST_V1_TABLES = (
     "task_usage",
     "agent_session",
     "issue_dependency",
+    "notify_channel",
+    "notify_delivery",
 )

@@ -43,15 +43,16 @@ from hangar.store import (
 )
 from hangar.store.autopilot_store import AutopilotStore
 from hangar.store.beads import BeadsStore
+from hangar.store.blockage import DependencyStore
 from hangar.store.comments import CommentStore
 from hangar.store.context import StoreContext
-from hangar.store.dependencies import DependencyStore
 from hangar.store.engine import WRITE_OPTION, Dialect, create_engine, dialect_of
 from hangar.store.finalize import TaskChange
 from hangar.store.issue_edit import IssueEdit, edit
 from hangar.store.issues import UNSET, Unset
 from hangar.store.migrate import current_revision, head_revision
 from hangar.store.migrate import migrate as run_migrations
+from hangar.store.notify import NotifyStore
 from hangar.store.skills import SkillStore
 from hangar.store.sweeper import RecoveryReport, SweepReport
 from hangar.store.tokens import TokenStore
@@ -83,6 +84,8 @@ class Store:
         self.tokens = TokenStore(self._read, self._write, self._ctx)
         #: which bd issue mirrors which issue (``store/beads.py``, docs/beads.md)
         self.beads = BeadsStore(self._read, self._write)
+        #: notification channels and their delivery history (``store/notify.py``)
+        self.notify = NotifyStore(self._read, self._write, self._ctx)
 
     @classmethod
     async def open(cls, url: str, *, clock: Clock, ids: IdGen, migrate: bool = True) -> Store:
@@ -284,6 +287,7 @@ class Store:
         before: str | None = None,
         assignee: str | None = None,
         assignee_kind: str | None = None,
+        blocked: bool | None = None,
     ) -> list[IssueRow]:
         async with self._read() as conn:
             return await issues.list_for_workspace(
@@ -294,6 +298,7 @@ class Store:
                 before=before,
                 assignee=assignee,
                 assignee_kind=assignee_kind,
+                blocked=blocked,
             )
 
     async def issue_assign(
@@ -411,9 +416,13 @@ class Store:
                 conn, self._ctx, workspace_id, task_id, to_status
             )
 
-    async def task_retry(self, workspace_id: str, task_id: str) -> TaskRow:
+    async def task_retry(
+        self, workspace_id: str, task_id: str, rearmed: list[IssueRow] | None = None
+    ) -> TaskRow:
+        """A queued child of a failed or cancelled task; ``rearmed`` collects the open
+        dependents of its issue as they are now (no longer stranded)."""
         async with self._write() as conn:
-            return await finalize.retry(conn, self._ctx, workspace_id, task_id)
+            return await finalize.retry(conn, self._ctx, workspace_id, task_id, rearmed)
 
     async def task_cancel_requested(self, task_ids: Sequence[str]) -> list[str]:
         """Of these running or dispatched tasks, the ones with a cancel request."""

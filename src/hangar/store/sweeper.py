@@ -20,6 +20,7 @@ from hangar.core.fsm import TaskStatus
 from hangar.core.result import TaskResult
 from hangar.proto.rows import IssueRow, TaskRow
 from hangar.store import finalize, tasks
+from hangar.store.blockage import Stranding
 from hangar.store.context import StoreContext
 from hangar.store.convert import dump_json, task_row
 from hangar.store.schema import agent_runtime, agent_task_queue
@@ -55,6 +56,8 @@ class SweepReport:
     cancelled: list[TaskRow] = field(default_factory=list)
     children: list[TaskRow] = field(default_factory=list)  # retries (none for timeouts today)
     issues: list[IssueRow] = field(default_factory=list)  # issues whose state moved
+    #: open dependents left blocked by a blocker that timed out or was cancelled
+    stranded: list[Stranding] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, int]:
         """Counts per band, for logs."""
@@ -84,6 +87,8 @@ class RecoveryReport:
     cancelled: list[TaskRow] = field(default_factory=list)  # a cancel was asked of the dead run
     children: list[TaskRow] = field(default_factory=list)  # the retry children
     issues: list[IssueRow] = field(default_factory=list)  # issues whose state moved
+    #: open dependents left blocked by a blocker that failed for good or was cancelled
+    stranded: list[Stranding] = field(default_factory=list)
 
 
 async def _move(
@@ -139,7 +144,8 @@ async def sweep(
         rt.c.status != "offline",
         rt.c.last_seen_at >= now - runtime_offline_ms,
     )
-    cancelled, reopened = await _cancel_requested(conn, ctx, ~alive, batch)
+    stranded: list[Stranding] = []
+    cancelled, reopened = await _cancel_requested(conn, ctx, ~alive, batch, stranded)
     queued = await _move(
         conn,
         _Q,
@@ -178,7 +184,7 @@ async def sweep(
     )
 
     failed = queued + dispatched_dead + running
-    children, moved = await finalize.after_fail(conn, ctx, failed, FailureReason.TIMEOUT)
+    children, moved = await finalize.after_fail(conn, ctx, failed, FailureReason.TIMEOUT, stranded)
     return SweepReport(
         queued_timed_out=[task_row(r) for r in queued],
         dispatched_requeued=[task_row(r) for r in requeued],
@@ -187,11 +193,16 @@ async def sweep(
         cancelled=[task_row(r) for r in cancelled],
         children=children,
         issues=reopened + moved,
+        stranded=stranded,
     )
 
 
 async def _cancel_requested(
-    conn: AsyncConnection, ctx: StoreContext, band: ColumnElement[bool], batch: int | None
+    conn: AsyncConnection,
+    ctx: StoreContext,
+    band: ColumnElement[bool],
+    batch: int | None,
+    stranded: list[Stranding],
 ) -> tuple[list[RowMapping], list[IssueRow]]:
     """Dispatched or running rows with a cancel request in ``band`` → cancelled."""
     values = {"finished_at": ctx.now(), "failure_reason": FailureReason.USER_CANCEL.value}
@@ -200,7 +211,7 @@ async def _cancel_requested(
     rows = []
     for source in (_D, _R):
         rows += await _move(conn, source, _C, asked, values, batch)
-    return rows, await finalize.settle(conn, ctx, _C, rows)
+    return rows, await finalize.settle(conn, ctx, _C, rows, stranded=stranded)
 
 
 async def recover(
@@ -212,20 +223,24 @@ async def recover(
     if not runtime_ids:
         return RecoveryReport()
     mine = _S.c.runtime_id.in_(sorted(set(runtime_ids)))
-    cancelled, reopened = await _cancel_requested(conn, ctx, mine, None)
+    stranded: list[Stranding] = []
+    cancelled, reopened = await _cancel_requested(conn, ctx, mine, None, stranded)
     requeued = await _move(conn, _D, _Q, mine, {"dispatched_at": None}, None)
     values = {
         "failure_reason": FailureReason.RUNTIME_RECOVERY.value,
         "finished_at": ctx.now(),
     } | _why("the daemon stopped during the run; retried while attempts remain")
     failed = await _move(conn, _R, _F, mine, values, None)
-    children, moved = await finalize.after_fail(conn, ctx, failed, FailureReason.RUNTIME_RECOVERY)
+    children, moved = await finalize.after_fail(
+        conn, ctx, failed, FailureReason.RUNTIME_RECOVERY, stranded
+    )
     return RecoveryReport(
         requeued=[task_row(r) for r in requeued],
         failed=[task_row(r) for r in failed],
         cancelled=[task_row(r) for r in cancelled],
         children=children,
         issues=reopened + moved,
+        stranded=stranded,
     )
 
 

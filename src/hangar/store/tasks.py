@@ -35,10 +35,10 @@ from hangar.core.fsm import (
     sources_of,
 )
 from hangar.proto.rows import TaskRow
-from hangar.store import agents
+from hangar.store import agents, blockage
 from hangar.store.context import StoreContext
 from hangar.store.convert import task_row
-from hangar.store.errors import Conflict, InvalidValue, NotFound
+from hangar.store.errors import Blocked, Conflict, InvalidValue, NotFound
 from hangar.store.paging import older_than
 from hangar.store.schema import agent, agent_task_queue, issue
 
@@ -92,6 +92,10 @@ async def enqueue(
     assignee = await agents.require(conn, workspace_id, agent_id)
     if issue_id is not None:
         await _require_issue(conn, workspace_id, issue_id)
+        # no insert path bypasses the blocked rule (docs/lifecycle.md#dependencies)
+        why = (await blockage.reasons(conn, workspace_id, [issue_id])).get(issue_id)
+        if why is not None:
+            raise Blocked(issue_id, why)
     return await insert_queued(
         conn,
         ctx,

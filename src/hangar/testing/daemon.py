@@ -64,6 +64,8 @@ class InProcessDaemon:
         self.dispatcher = daemon.dispatcher
         self.scheduler = daemon.scheduler
         self.events = daemon.events
+        #: notification channels' service: ``pending()`` says when all is sent
+        self.notify = daemon.notify
         self.routes: RouteTable[Any] = daemon.routes()
         self.conn = FakeConnection()
 

@@ -11,6 +11,7 @@ from hangar.daemon.lifecycle import Lifecycle
 from hangar.daemon.rpc.common import Routes, invalid, not_found, resolve_workspace, routes
 from hangar.daemon.rpc.pages import clip_issue, fit
 from hangar.proto import api, calls
+from hangar.proto import dependencies as dp
 from hangar.proto.rows import IssueRow
 from hangar.store import Store
 
@@ -55,6 +56,8 @@ class IssueRoutes:
             (calls.ISSUE_GET, self.get),
             (calls.ISSUE_CREATE, self.create),
             (calls.ISSUE_UPDATE, self.update),
+            (calls.ISSUE_BLOCK, self.block),
+            (calls.ISSUE_UNBLOCK, self.unblock),
         )
 
     async def list(self, conn: Connection, p: api.IssuesListParams) -> api.IssuesListResult:
@@ -64,7 +67,13 @@ class IssueRoutes:
         kind = {"members": "member", "agents": "agent"}.get(p.assigned or "")
         mine = await self._owner(ws.id) if p.assigned == "mine" else None
         rows = await self.store.issue_list(
-            ws.id, state, limit=limit + 1, before=p.before, assignee=mine, assignee_kind=kind
+            ws.id,
+            state,
+            limit=limit + 1,
+            before=p.before,
+            assignee=mine,
+            assignee_kind=kind,
+            blocked=p.blocked,
         )
         page, next_before = fit(rows, limit=limit, clip=clip_issue)
         return api.IssuesListResult(issues=page, next_before=next_before)
@@ -75,7 +84,8 @@ class IssueRoutes:
         if issue is None:
             raise not_found("issue", p.issue_id)
         tasks = await self.store.task_list(ws.id, issue_id=issue.id)
-        return api.IssueDetail(issue=issue, tasks=tasks)
+        blockers, dependents = await self.store.dependencies.links(ws.id, issue.id)
+        return api.IssueDetail(issue=issue, tasks=tasks, blockers=blockers, dependents=dependents)
 
     async def create(self, conn: Connection, p: api.IssueCreateParams) -> api.IssueCreateResult:
         ws = await resolve_workspace(self.store, p.workspace_id)
@@ -92,6 +102,7 @@ class IssueRoutes:
             repo_path=repo,
             creator=owner,
             assign_agent_id=p.assign or None,  # id or name; a missing agent is NotFound
+            blocked_by=_ids(p.blocked_by),  # a bad one (missing, a loop) writes nothing
         )
         return api.IssueCreateResult(issue=issue, task=task)
 
@@ -132,6 +143,27 @@ class IssueRoutes:
             )
         edit = await self.lifecycle.edit_issue(ws.id, p.issue_id, **changes)
         return edit.issue
+
+    async def block(self, conn: Connection, p: dp.IssueBlockParams) -> dp.IssueBlockResult:
+        """``issue_id`` waits for ``by``; a loop, a self-block or a missing (or foreign) id
+        is refused and writes nothing."""
+        ws = await resolve_workspace(self.store, p.workspace_id)
+        issue, changed = await self.lifecycle.block(ws.id, p.issue_id, _ids([p.by])[0])
+        return dp.IssueBlockResult(issue=issue, changed=changed)
+
+    async def unblock(self, conn: Connection, p: dp.IssueBlockParams) -> dp.IssueBlockResult:
+        """The edge removed; its last unfinished blocker gone, an assigned issue's task is
+        queued in the same write (``task``)."""
+        ws = await resolve_workspace(self.store, p.workspace_id)
+        issue, changed, task = await self.lifecycle.unblock(ws.id, p.issue_id, _ids([p.by])[0])
+        return dp.IssueBlockResult(issue=issue, changed=changed, task=task)
+
+
+def _ids(raw: list[str]) -> list[str]:
+    ids = [i.strip() for i in raw]
+    if any(not i for i in ids):
+        raise invalid("blocked_by holds an empty issue id")
+    return ids
 
 
 def check_description(description: str) -> None:

@@ -12,10 +12,14 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+import msgspec
+
 from hangar.adapters import git
+from hangar.daemon.events import EventBus
 from hangar.daemon.sessions import idle as idleness
 from hangar.daemon.sessions.errors import SessionError
 from hangar.daemon.sessions.tmux import PaneState, SessionGone, Tmux, TmuxError
+from hangar.proto.events import SessionStateChanged
 from hangar.proto.rows import SessionRow
 
 if TYPE_CHECKING:
@@ -38,10 +42,14 @@ class Log(Protocol):
 class SessionAccess:
     """Rows by reference, per-session locks, and tmux calls against a session's pane."""
 
-    def __init__(self, *, store: Store, tmux: Tmux, log: Log) -> None:
+    def __init__(
+        self, *, store: Store, tmux: Tmux, log: Log, events: EventBus | None = None
+    ) -> None:
         self.store = store
         self.tmux = tmux
         self.log = log
+        #: told when a session starts to need the user (``SessionStateChanged``)
+        self.events = events
         self._op_locks: dict[str, asyncio.Lock] = {}
         self._send_locks: dict[str, asyncio.Lock] = {}
 
@@ -75,6 +83,14 @@ class SessionAccess:
         # conditional: a caller holding an old row must not undo an archive or a delete
         if await self.store.session_set_status_if(row.id, expected="active", status="orphaned"):
             self.log.warning("session orphaned", session=row.name, tmux=row.tmux_session, why=why)
+            await self.announce(msgspec.structs.replace(row, status="orphaned"), "orphaned")
+
+    async def announce(self, row: SessionRow, state: str) -> None:
+        """``SessionStateChanged``: the session waits for input, exited, or was orphaned."""
+        if self.events is not None:
+            await self.events.publish(
+                row.workspace_id, SessionStateChanged(session=row, state=state)
+            )
 
     async def tmux_call(self, row: SessionRow, call: Callable[[], Awaitable[T]]) -> T:
         """Run a tmux call against an active session; a vanished session becomes orphaned."""

@@ -42,6 +42,12 @@ class _Screen:
     #: the agent a screen of this pane was recognised as: it stays the pane's once its
     #: banner has scrolled away (kept in memory only, until the session is relaunched)
     agent: str | None = None
+    #: the state the last sample was judged (a change into one that needs the user is told)
+    state: str | None = None
+
+
+#: the states a session is announced in, once per change into them
+_ANNOUNCED = ("waiting_for_input", "exited")
 
 
 class ScreenWatcher:
@@ -153,8 +159,9 @@ class ScreenWatcher:
             content = await self.tmux.capture(
                 row.tmux_session, idleness.SAMPLE_LINES, pane=row.pane_id
             )
+            pane = await self.tmux.pane_state(row.tmux_session, pane=row.pane_id)
             if await self._sample_is_current(row, started):
-                await self._record(row, content, row.idle_threshold_ms, pane_dead=False)
+                await self._record(row, content, row.idle_threshold_ms, pane_dead=pane.dead)
         except (TmuxError, NotFound):
             pass  # gone or failing: orphaning is for the calls a caller waits on
         except Exception as exc:
@@ -198,6 +205,9 @@ class ScreenWatcher:
             pane_dead=pane_dead,
         )
         screen.agent = obs.agent or screen.agent
+        before, screen.state = screen.state, obs.state
+        if obs.state != before and obs.state in _ANNOUNCED:
+            await self.access.announce(row, obs.state)
         if obs.changed:
             screen.hash, screen.changed_at_ms = obs.hash, now_ms
             await self.store.session_record_screen(

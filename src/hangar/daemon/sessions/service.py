@@ -28,6 +28,7 @@ from hangar.core.clock import Clock
 from hangar.core.env_policy import EnvPolicy
 from hangar.daemon.config import DEFAULT_LAUNCH_PROBE_MS
 from hangar.daemon.environment import AgentEnvironment
+from hangar.daemon.events import EventBus
 from hangar.daemon.sessions.access import Log, SessionAccess
 from hangar.daemon.sessions.operations import SessionOperations
 from hangar.daemon.sessions.provisioning import Provisioner
@@ -58,6 +59,7 @@ class SessionService:
         environment: AgentEnvironment | None = None,
         prefix: str = DEFAULT_PREFIX,
         launch_probe_s: float = DEFAULT_LAUNCH_PROBE_MS / 1000,
+        events: EventBus | None = None,
     ) -> None:
         """``prefix`` names the tmux sessions of creates that name none; it must pass the
         same constraint as a caller's (``ValueError`` otherwise: a configuration error).
@@ -66,7 +68,10 @@ class SessionService:
         environment is ``apply_policy(env_policy, parent_env, …)`` plus the session's own
         variables (``None``: the default allowlist, still with the deny family).
         ``environment``, when given, is the daemon's own builder (its allowlist as the file
-        says now, the providers' stored keys), and ``env_policy`` is unused."""
+        says now, the providers' stored keys), and ``env_policy`` is unused.
+
+        ``events``: told when a session starts to wait for input, exits or is orphaned
+        (``SessionStateChanged``, for notifications)."""
         try:
             msgspec.convert(prefix, api.SessionPrefix)
         except msgspec.ValidationError:
@@ -76,7 +81,7 @@ class SessionService:
             ) from None
         self.tmux = tmux
         self.prefix = prefix
-        access = SessionAccess(store=store, tmux=tmux, log=log)
+        access = SessionAccess(store=store, tmux=tmux, log=log, events=events)
         self._screens = ScreenWatcher(access=access, store=store, clock=clock, tmux=tmux, log=log)
         self._terminal = SessionTerminal(
             access=access, screens=self._screens, tmux=tmux, clock=clock, log=log

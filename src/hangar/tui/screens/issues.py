@@ -2,8 +2,9 @@
 
 c files a new issue, a assigns the highlighted one (the agent picker), Enter opens its
 latest task, v views it with its thread (m comments there), f steps through the filter
-chips. The list is the daemon's page, filtered by the daemon; events update rows in place
-and a snapshot a moment later settles the rest.
+chips, r through ready (nothing blocks it) and blocked (a blocker not done). A blocked
+issue's state carries a badge. The list is the daemon's page, filtered by the daemon;
+events update rows in place and a snapshot a moment later settles the rest.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from hangar.tui.screens.thread import IssueThreadScreen
 from hangar.tui.style import short_id, state_text, when
 from hangar.tui.widgets.keyed_table import Cell, KeyedTable
 
-__all__ = ["CHIPS", "IssuesScreen"]
+__all__ = ["BLOCKED_BADGE", "CHIPS", "READINESS", "IssuesScreen", "blocked_state"]
 
 #: chip label → the daemon's ``assigned`` filter
 CHIPS: dict[str, str | None] = {
@@ -37,6 +38,10 @@ CHIPS: dict[str, str | None] = {
     "Agents": "agents",
     "Mine": "mine",
 }
+#: readiness chip label → the daemon's ``blocked`` filter (docs/lifecycle.md#dependencies)
+READINESS: dict[str, bool | None] = {"Any": None, "Ready": False, "Blocked": True}
+#: the badge a blocked issue's state carries
+BLOCKED_BADGE = "⊘ blocked"
 #: rows per snapshot: a screen shows a few dozen; the daemon pages the rest
 PAGE = 200
 #: after an event, the snapshot that settles what events cannot say comes this much later
@@ -50,6 +55,7 @@ class IssuesScreen(HangarScreen):
         Binding("a", "assign", "Assign", id="issue.assign"),
         Binding("enter", "open", "Open task", id="issue.open"),
         Binding("f", "next_chip", "Filter", id="issue.filter"),
+        Binding("r", "next_readiness", "Ready/blocked", id="issue.readiness"),
         Binding("v", "view", "View", id="issue.view"),
     ]
     DEFAULT_CSS = """
@@ -60,6 +66,7 @@ class IssuesScreen(HangarScreen):
     def __init__(self) -> None:
         super().__init__()
         self.chip = "All"
+        self.readiness = "Any"
         self.issues: dict[str, IssueRow] = {}
         self.order: list[str] = []
         self.names: dict[str, str] = {}
@@ -80,7 +87,11 @@ class IssuesScreen(HangarScreen):
 
     async def refresh_snapshot(self) -> None:
         assigned = CHIPS[self.chip]
-        params = api.IssuesListParams(limit=PAGE, assigned=assigned)  # type: ignore[arg-type]
+        params = api.IssuesListParams(
+            limit=PAGE,
+            assigned=assigned,  # type: ignore[arg-type]
+            blocked=READINESS[self.readiness],
+        )
         try:  # both at once: the first paint waits for the slower, not the sum
             page, agents = await asyncio.gather(
                 self.hangar.request(calls.ISSUES_LIST, params),
@@ -100,7 +111,7 @@ class IssuesScreen(HangarScreen):
             if issue.id in self.issues:  # one row changes: only its cells are touched
                 self.issues[issue.id] = issue
                 self.table.update_row(issue.id, self._cells(issue))
-            elif isinstance(event, IssueCreated) and self.chip == "All":
+            elif isinstance(event, IssueCreated) and self._shows(issue):
                 self.order.insert(0, issue.id)
                 self.issues[issue.id] = issue
                 self._render_rows()
@@ -115,11 +126,12 @@ class IssuesScreen(HangarScreen):
         self.table.sync(rows)
         empty = self.query_one("#empty", Static)
         if not rows:
-            hint = (
-                "No issues yet: press c to file one."
-                if self.chip == "All"
-                else (f"No issues assigned to {self.chip.lower()}; f shows the next filter.")
-            )
+            if self.readiness != "Any":
+                hint = f"No {self.readiness.lower()} issues here; r shows the next filter."
+            elif self.chip == "All":
+                hint = "No issues yet: press c to file one."
+            else:
+                hint = f"No issues assigned to {self.chip.lower()}; f shows the next filter."
             empty.update(hint)
         elif more:
             empty.update(f"the newest {PAGE} are shown; `hangar issue list --before` pages on")
@@ -130,7 +142,7 @@ class IssuesScreen(HangarScreen):
         assignee = self.names.get(issue.assignee or "", issue.assignee or "")
         return (
             short_id(issue.id),
-            state_text(issue.state),
+            blocked_state(issue),
             str(issue.priority),
             assignee,
             issue.title,
@@ -143,7 +155,17 @@ class IssuesScreen(HangarScreen):
             style = "bold reverse" if label == self.chip else "dim"
             text.append(f" {label} ", style=style)
             text.append(" ")
+        text.append("│ ", style="dim")
+        for label in READINESS:
+            style = "bold reverse" if label == self.readiness else "dim"
+            text.append(f" {label} ", style=style)
+            text.append(" ")
         return text
+
+    def _shows(self, issue: IssueRow) -> bool:
+        """Whether a new issue belongs under the chips chosen now (without asking)."""
+        wanted = READINESS[self.readiness]
+        return self.chip == "All" and (wanted is None or wanted == (issue.blocked is not None))
 
     @property
     def highlighted(self) -> IssueRow | None:
@@ -155,6 +177,12 @@ class IssuesScreen(HangarScreen):
     def action_next_chip(self) -> None:
         labels = list(CHIPS)
         self.chip = labels[(labels.index(self.chip) + 1) % len(labels)]
+        self.query_one("#chips", Static).update(self._chips_text())
+        self.run_worker(self.pull_snapshot(), group="snapshot", exclusive=True)
+
+    def action_next_readiness(self) -> None:
+        labels = list(READINESS)
+        self.readiness = labels[(labels.index(self.readiness) + 1) % len(labels)]
         self.query_one("#chips", Static).update(self._chips_text())
         self.run_worker(self.pull_snapshot(), group="snapshot", exclusive=True)
 
@@ -195,7 +223,11 @@ class IssuesScreen(HangarScreen):
             if row is not None:
                 self.issues[row.id] = row
                 self._render_rows()
-                self.notify(f"assigned to {self.names.get(ref, ref)}")
+                who = self.names.get(ref, ref)
+                if row.blocked is not None:  # nothing is queued until its blockers are done
+                    self.notify(f"assigned to {who}; it waits: {row.blocked}")
+                else:
+                    self.notify(f"assigned to {who}")
 
         self.app.push_screen(AgentPicker(self.actors, recents), picked)
 
@@ -218,7 +250,24 @@ class IssuesScreen(HangarScreen):
         if detail is None:
             return
         if not detail.tasks:
-            self.notify("This issue has no task yet: press a to assign it to an agent.")
+            if detail.issue.blocked is not None:
+                self.notify(f"This issue has no task yet: it is {detail.issue.blocked}.")
+            else:
+                self.notify("This issue has no task yet: press a to assign it to an agent.")
             return
         newest = max(detail.tasks, key=lambda t: (t.created_at, t.id))
         self.hangar.open_task(newest.id)
+
+
+def blocked_state(issue: IssueRow) -> Text:
+    """The issue's state, with a badge and the reason when something blocks it."""
+    text = state_text(issue.state)
+    if issue.blocked is not None:
+        text.append(f" {BLOCKED_BADGE}", style="bold red")
+        # a blocker that ended without done is named with how ("blocked: <id> failed"): the
+        # dependent waits for a person, so the badge says so; the ids are in the issue view
+        for how in ("failed", "cancelled", "deleted"):
+            if issue.blocked.startswith("blocked: ") and f" {how}" in issue.blocked:
+                text.append(f" ({how})", style="red")
+                break
+    return text

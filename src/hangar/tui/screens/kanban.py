@@ -9,6 +9,10 @@ re-queue (a failed or cancelled card into queued, which the daemon does as a new
 so the columns wrap round for moves: Shift+Right on the failed column lands on queued and
 Shift+Left on queued lands on failed.
 
+An issue given to an agent but blocked by another (docs/lifecycle.md#dependencies) has no
+task yet; it waits in the queued column as a card with a blocked badge, and r hides such
+cards (only work that is ready). Such a card cannot be moved: its blockers decide.
+
 Each column is one table of two-line cards (never a widget per task), the newest few
 hundred of each status, with "+N more" under it. Events move cards at once; a snapshot a
 moment after a burst of events settles what events cannot say.
@@ -18,8 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, ClassVar
+from dataclasses import replace
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import UnknownModeError
@@ -27,7 +31,6 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import Static
-from textual.widgets.data_table import RowKey
 
 from hangar.client.errors import RemoteError
 from hangar.core.fsm import TaskStatus
@@ -40,92 +43,30 @@ from hangar.proto.events import (
     TaskQueued,
     TaskStarted,
 )
-from hangar.proto.rows import TaskRow
 from hangar.tui.link import LinkDown
 from hangar.tui.screens.base import HangarScreen
+from hangar.tui.screens.kanban_board import (
+    BOARD,
+    LANE_OF,
+    WAITING_PREFIX,
+    Card,
+    CardColumn,
+    Lane,
+)
 from hangar.tui.style import STATE_COLOURS, ago, short_id
-from hangar.tui.widgets.keyed_table import Cell, KeyedTable
 
-if TYPE_CHECKING:
-    pass
-
-__all__ = ["BOARD", "COLUMN_CAP", "Card", "KanbanScreen", "Lane"]
+__all__ = ["BOARD", "COLUMN_CAP", "WAITING_PREFIX", "Card", "CardColumn", "KanbanScreen", "Lane"]
 
 #: cards shown per column; the rest is counted under it
 COLUMN_CAP = 200
 #: tasks asked for per status: enough to count what a column does not show
 STATUS_PAGE = 500
-#: after an event, the snapshot that settles what events cannot say comes this much later
 #: unknown issue titles looked up one by one per snapshot (the rest come with later ones)
 TITLE_LOOKUPS = 16
 #: when more titles are unknown than that, one page of the newest issues is asked for
 ISSUES_PAGE = 1000
 #: ages on the cards are redrawn this often when nothing else happens
 AGE_REDRAW_S = 30.0
-
-
-@dataclass(frozen=True)
-class Lane:
-    key: str
-    title: str
-    #: the task statuses this column holds
-    statuses: tuple[str, ...]
-    #: the status a card moved here asks the daemon for
-    target: str
-
-
-BOARD: tuple[Lane, ...] = (
-    Lane("queued", "Queued", ("queued",), "queued"),
-    Lane("running", "Running", ("running", "dispatched"), "running"),
-    Lane("done", "Done", ("done",), "done"),
-    # a person ends a task by cancelling it (docs/wire-protocol.md: task_transition)
-    Lane("failed", "Failed", ("failed", "cancelled"), "cancelled"),
-)
-LANE_OF = {status: n for n, lane in enumerate(BOARD) for status in lane.statuses}
-
-
-@dataclass(frozen=True)
-class Card:
-    """What a card shows of a task; events change ``status`` and ``since`` in place."""
-
-    id: str
-    status: str
-    agent_id: str
-    issue_id: str | None
-    created_at: int
-    #: when the task entered its status (its age on the board)
-    since: int
-
-    @classmethod
-    def of(cls, task: TaskRow) -> Card:
-        since = {
-            "queued": task.created_at,
-            "dispatched": task.dispatched_at,
-            "running": task.started_at,
-        }.get(task.status, task.finished_at)
-        since = since or task.created_at
-        return cls(task.id, task.status, task.agent_id, task.issue_id, task.created_at, since)
-
-
-class CardColumn(KeyedTable):
-    """One column's cards, two lines each."""
-
-    def __init__(self, lane: Lane) -> None:
-        super().__init__(("card",), id=f"lane-{lane.key}", show_header=False)
-        self.lane = lane
-
-    def add_row(
-        self,
-        *cells: Cell,
-        height: int | None = 2,
-        key: str | None = None,
-        label: Text | str | None = None,
-    ) -> RowKey:
-        return super().add_row(*cells, height=height, key=key, label=label)
-
-    @property
-    def card_width(self) -> int:
-        return max(16, self.scrollable_content_region.width - 2)
 
 
 class KanbanScreen(HangarScreen):
@@ -136,6 +77,7 @@ class KanbanScreen(HangarScreen):
         Binding("shift+left", "move(-1)", "Move card left", id="kanban.move_left", priority=True),
         Binding("shift+right", "move(1)", "Move card right", id="kanban.move_right", priority=True),
         Binding("enter", "open", "Open task", id="kanban.open"),
+        Binding("r", "ready_only", "Ready only", id="kanban.ready"),
     ]
     DEFAULT_CSS = """
     KanbanScreen #board { height: 1fr; }
@@ -160,6 +102,8 @@ class KanbanScreen(HangarScreen):
         self.agent_names: dict[str, str] = {}
         self.titles: dict[str, str] = {}
         self.lane = 0
+        #: hide the cards of blocked issues (the "ready" filter)
+        self.ready_only = False
 
     def body(self) -> list[Widget]:
         lanes = []
@@ -172,11 +116,13 @@ class KanbanScreen(HangarScreen):
                     classes="lane",
                 )
             )
-        hint = Static(
-            "shift+←/→ moves a card (wraps round): to failed cancels, to queued re-queues",
-            id="hint",
-        )
+        hint = Static(self._hint(), id="hint")
         return [Horizontal(*lanes, id="board"), hint]
+
+    def _hint(self) -> str:
+        shown = "ready only (r shows blocked too)" if self.ready_only else "r: ready only"
+        moves = "shift+←/→ moves a card (wraps round): to failed cancels, to queued re-queues"
+        return f"{moves} · {shown}"
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -214,6 +160,9 @@ class KanbanScreen(HangarScreen):
                 )
             )
             agents = await self.hangar.request(calls.AGENTS_LIST, api.WorkspaceScoped())
+            blocked = await self.hangar.request(
+                calls.ISSUES_LIST, api.IssuesListParams(blocked=True, limit=COLUMN_CAP)
+            )
         except (LinkDown, RemoteError):
             return  # the banner says why; what is shown stays
         self.agent_names = {a.id: a.name for a in agents.agents}
@@ -224,6 +173,11 @@ class KanbanScreen(HangarScreen):
                 cards[task.id] = Card.of(task)
             if page.next_before is not None:
                 cut[LANE_OF[status]] = True
+        for issue in blocked.issues:
+            self.titles[issue.id] = issue.title
+            waiting = Card.waiting(issue)
+            if waiting is not None:
+                cards[waiting.id] = waiting
         self.cards, self.cut = cards, cut
         self._render_board()
         await self._learn_titles()
@@ -259,12 +213,18 @@ class KanbanScreen(HangarScreen):
 
     def daemon_event(self, event: AnyEvent) -> None:
         if isinstance(event, IssueCreated | IssueUpdated):
-            if self.titles.get(event.issue.id) != event.issue.title:
-                self.titles[event.issue.id] = event.issue.title
-                if any(c.issue_id == event.issue.id for c in self.cards.values()):
+            issue = event.issue
+            waiting_key = WAITING_PREFIX + issue.id
+            if (issue.blocked is not None) != (waiting_key in self.cards):
+                self.settle()  # blocked or freed: the snapshot says which cards wait
+            if self.titles.get(issue.id) != issue.title:
+                self.titles[issue.id] = issue.title
+                if any(c.issue_id == issue.id for c in self.cards.values()):
                     self._render_board()
             return
         if isinstance(event, TaskQueued):
+            if event.issue_id is not None:  # its task is here: the issue waits no more
+                self.cards.pop(WAITING_PREFIX + event.issue_id, None)
             if event.task_id not in self.cards:
                 now = _now_ms()
                 self.cards[event.task_id] = Card(
@@ -289,6 +249,8 @@ class KanbanScreen(HangarScreen):
     def _lanes(self) -> list[list[Card]]:
         lanes: list[list[Card]] = [[] for _ in BOARD]
         for card in self.cards.values():
+            if self.ready_only and card.blocked is not None:
+                continue
             n = LANE_OF.get(card.status)
             if n is not None:
                 lanes[n].append(card)
@@ -327,6 +289,8 @@ class KanbanScreen(HangarScreen):
         lane = BOARD[LANE_OF[card.status]]
         if card.status != lane.statuses[0]:  # dispatched among running, cancelled among failed
             head.append(f" {card.status}", style=colour)
+        if card.blocked is not None:
+            head.append(" ⊘ blocked", style="bold red")
         age = ago(card.since).removesuffix(" ago")
         head.truncate(max(1, width - len(age) - 1), overflow="ellipsis")
         head.pad_right(width - head.cell_len - len(age))
@@ -350,9 +314,21 @@ class KanbanScreen(HangarScreen):
         if table.row_count:
             table.move_cursor(row=min(max(row, 0), table.row_count - 1), animate=False)
 
+    def action_ready_only(self) -> None:
+        self.ready_only = not self.ready_only
+        self.query_one("#hint", Static).update(self._hint())
+        self._render_board()
+
     def action_move(self, step: int) -> None:
         card = self.highlighted
         if card is None:
+            return
+        if card.blocked is not None:
+            self.notify(
+                f"issue {short_id(card.issue_id or '')} is {card.blocked}: it is queued when "
+                "its blockers are done (`hangar issue unblock` frees it by hand)",
+                severity="warning",
+            )
             return
         lane = BOARD[(LANE_OF.get(card.status, self.lane) + step) % len(BOARD)]
         self.run_worker(self._move(card, lane), group="move")
@@ -371,6 +347,9 @@ class KanbanScreen(HangarScreen):
     def action_open(self) -> None:
         card = self.highlighted
         if card is None:
+            return
+        if card.blocked is not None:
+            self.notify(f"issue {short_id(card.issue_id or '')} has no task yet: {card.blocked}")
             return
         try:
             self.hangar.open_task(card.id)

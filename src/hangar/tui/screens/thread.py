@@ -19,7 +19,7 @@ from hangar.client.errors import RemoteError
 from hangar.proto import api, calls
 from hangar.proto import comments as cm
 from hangar.proto.events import AnyEvent, CommentCreated, IssueUpdated
-from hangar.proto.rows import IssueRow
+from hangar.proto.rows import DependencyRow, IssueRow
 from hangar.tui.link import LinkDown, describe_error
 from hangar.tui.screens.modals import Form
 from hangar.tui.style import short_id, state_text
@@ -104,6 +104,9 @@ class CommentForm(Form):
         self.dismiss(True)
 
 
+_STANDING_STYLE = {"done": "green", "failed": "red", "cancelled": "red", "deleted": "red"}
+
+
 class IssueThreadScreen(ModalScreen[None]):
     """One issue: its state, assignee and description, then its thread. ``m`` comments;
     new comments and edits of the issue arrive as events while it is open."""
@@ -127,6 +130,9 @@ class IssueThreadScreen(ModalScreen[None]):
         super().__init__()
         self.issue = issue
         self.names = names
+        #: what it waits for and what waits for it, from the last snapshot
+        self.blockers: list[DependencyRow] = []
+        self.dependents: list[DependencyRow] = []
 
     @property
     def hangar(self) -> Host:
@@ -153,6 +159,18 @@ class IssueThreadScreen(ModalScreen[None]):
         text.append_text(state_text(i.state))
         who = self.names.get(i.assignee or "", i.assignee or "nobody")
         text.append(f"  priority {i.priority}  assigned to {who}")
+        if i.blocked is not None:
+            text.append(f"\n⊘ {i.blocked}", style="bold red")
+        for label, links in (("waits for", self.blockers), ("blocks", self.dependents)):
+            if links:
+                text.append(f"\n{label}: ", style="dim")
+                for n, link in enumerate(links):
+                    text.append(", " if n else "")
+                    text.append(short_id(link.issue_id), style="bold")
+                    text.append(f" {link.title or '(deleted)'} ")
+                    # a blocker by what it means for this issue, a dependent by its state
+                    how = link.standing if links is self.blockers else (link.state or "deleted")
+                    text.append(f"[{how}]", style=_STANDING_STYLE.get(how, ""))
         if i.description:
             text.append("\n\n")
             text.append(i.description)
@@ -166,8 +184,17 @@ class IssueThreadScreen(ModalScreen[None]):
     async def refresh_snapshot(self) -> None:
         try:
             thread = await fetch_thread(self.hangar, self.issue.id)
+            detail = await self.hangar.request(
+                calls.ISSUE_GET, api.IssueGetParams(issue_id=self.issue.id)
+            )
         except (RemoteError, LinkDown):
             return
+        self.issue, self.blockers, self.dependents = (
+            detail.issue,
+            detail.blockers,
+            detail.dependents,
+        )
+        self.query_one("#issue-head", Static).update(self._head())
         self.names |= thread.names
         self.query_one(CommentThread).show(
             thread.comments, self.names, older=thread.older_hint(self.issue.id)
@@ -183,6 +210,12 @@ class IssueThreadScreen(ModalScreen[None]):
         elif isinstance(event, IssueUpdated) and event.issue.id == self.issue.id:
             self.issue = event.issue
             self.query_one("#issue-head", Static).update(self._head())
+            # its blockers' standings may have moved too: the snapshot says
+            self.run_worker(self.refresh_snapshot(), group="thread", exclusive=True)
+        elif isinstance(event, IssueUpdated) and any(
+            link.issue_id == event.issue.id for link in (*self.blockers, *self.dependents)
+        ):
+            self.run_worker(self.refresh_snapshot(), group="thread", exclusive=True)
 
     # -- intents ------------------------------------------------------------------------------
 
