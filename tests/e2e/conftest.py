@@ -10,6 +10,43 @@ import pytest
 
 from tests.e2e.harness import Hangar
 
+#: End-to-end modules run on SQLite only. Their SQL is the store's, which tests/store runs on
+#: both backends statement by statement; what these modules add is the CLI, the socket, tmux,
+#: git and the daemon's wiring, none of which depends on the backend. The modules left out of
+#: this set (claims, cancels across daemons, restarts and recovery, autopilot fires,
+#: dependency wake-ups, the main CLI paths) still run on PostgreSQL too, where concurrency
+#: and locking differ.
+SQLITE_ONLY = frozenset(
+    {
+        "test_agent_tree.py",
+        "test_beads_cli.py",
+        "test_cli_startup.py",
+        "test_issue_edit.py",
+        "test_notify_cli.py",
+        "test_session_messages.py",
+        "test_sessions.py",
+        "test_settings_cli.py",
+        "test_skills_cli.py",
+        "test_socket.py",
+        "test_tokens.py",
+    }
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    dropped = [
+        item
+        for item in items
+        if item.path.parent == here
+        and item.path.name in SQLITE_ONLY
+        and getattr(getattr(item, "callspec", None), "params", {}).get("database_url") == "postgres"
+    ]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        gone = set(dropped)
+        items[:] = [item for item in items if item not in gone]
+
 
 @pytest.fixture
 def hangar(hangar_home: Path, database_url: str, tmp_path: Path) -> Iterator[Hangar]:
