@@ -8,6 +8,10 @@ reopened, in any order. After every step:
   queued, dispatched or running, unless it already ran (a task of it ended) — a person
   decides what follows a failure, and nothing may be lost on the way in.
 
+Every example starts from a chain of assigned issues, so a lost or early wake-up is a few
+steps away: with the wake-up removed from the finalize, or a blocked create queuing its
+task, the machine fails within its budget.
+
 Each example runs on a fresh SQLite database (a copy of the migrated template), so this one
 runs on SQLite only; the statements it drives are covered on both backends by
 ``test_dependencies.py``.
@@ -22,7 +26,13 @@ from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
 
 from hangar.core.clock import FixedClock
 from hangar.core.dependencies import DependencyRefused
@@ -85,6 +95,22 @@ def dependency_machine(template: Path, scratch: Path) -> type[RuleBasedStateMach
             )
 
         # -- steps ---------------------------------------------------------------------------
+        @initialize(length=st.integers(2, 4))
+        def chain(self, length: int) -> None:
+            """Every example starts from a chain of assigned issues, each waiting for the one
+            before: the wake-ups are then a step or two away, not a lucky draw."""
+            for n in range(length):
+                issue, _ = self.run(
+                    self.store.issue_create(
+                        self.ws,
+                        title=f"chain {n}",
+                        creator=self.world.creator,
+                        assign_agent_id=self.world.agent.id,
+                        blocked_by=self.issues[-1:],
+                    )
+                )
+                self.issues.append(issue.id)
+
         @rule(assign=st.booleans(), picks=st.lists(st.integers(0, 20), min_size=1, max_size=2))
         def create(self, assign: bool, picks: list[int]) -> None:
             blockers = [self.issues[p % len(self.issues)] for p in picks] if self.issues else []
