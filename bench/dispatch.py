@@ -6,6 +6,11 @@ number of `issue create --assign` requests in flight over the real socket.
 
     uv run python bench/dispatch.py --n 1000
     uv run python bench/dispatch.py --n 1000 --database-url postgresql://postgres@127.0.0.1/test
+    uv run python bench/dispatch.py --n 1000 --notify 3   # with 3 channels told of every task
+
+With ``--notify K``, K command channels (``true``) ask for ``task.done``: every finish is
+tapped, classified and queued for each, so the figures against a run without say what
+notifications cost the lifecycle (bursts coalesce, so few commands actually run).
 
 Ends with one line: dispatch: n=… p50_ms=… p99_ms=… max_ms=… tasks_per_s=…
 """
@@ -38,6 +43,10 @@ async def run(args: argparse.Namespace, home: Path, env: dict[str, str]) -> dict
                 "max_concurrent_tasks": min(args.slots, 64),
             },
         )
+        for _ in range(args.notify):
+            await client.call(
+                "hangar/notify_add", {"kind": "command", "command": "true", "events": ["task.done"]}
+            )
         queue: asyncio.Queue[int] = asyncio.Queue()
         for i in range(args.n):
             queue.put_nowait(i)
@@ -95,6 +104,7 @@ def main() -> None:
     ap.add_argument("--slots", type=int, default=64, help="daemon slots and agent concurrency")
     ap.add_argument("--concurrency", type=int, default=1, help="requests in flight (default 1)")
     ap.add_argument("--rate", type=float, default=0.0, help="cap submissions per second")
+    ap.add_argument("--notify", type=int, default=0, help="notify channels told of each task")
     ap.add_argument("--database-url", help="postgresql://… (a scratch database is created)")
     args = ap.parse_args()
 
@@ -116,7 +126,7 @@ def main() -> None:
             _pg(args.database_url, f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
         shutil.rmtree(home, ignore_errors=True)
     print(
-        f"backend={backend} mean_ms={stats['mean_ms']:.2f} "
+        f"backend={backend} notify_channels={args.notify} mean_ms={stats['mean_ms']:.2f} "
         f"submit_per_s={stats['submit_per_s']:.0f} "
         f"daemon_cpu_ms_per_task={stats['daemon_cpu_ms_per_task']:.2f}",
         file=sys.stderr,

@@ -48,3 +48,20 @@ async def test_a_failing_tap_neither_reaches_the_publisher_nor_starves_the_other
     bus.untap(listener)
     await bus.publish("w1", _queued("t2"))
     assert seen == ["w1"]
+
+
+async def test_a_bound_method_is_untapped_by_another_access_to_it() -> None:
+    class Listener:
+        def __init__(self) -> None:
+            self.seen = 0
+
+        def on_event(self, _ws: str, _ev: Event) -> None:
+            self.seen += 1
+
+    bus = MemoryEventBus()
+    listener = Listener()
+    bus.tap(listener.on_event)
+    bus.untap(listener.on_event)
+    assert not bus.tapped()
+    await bus.publish("w1", _queued("t1"))
+    assert listener.seen == 0

@@ -247,6 +247,34 @@ async def test_a_burst_of_fifty_failures_is_one_message_then_one_count(tmp_path:
     assert sorted(d["status"] for d in history) == ["coalesced", "delivered", "delivered"]
 
 
+async def test_a_burst_reads_names_for_the_first_and_the_latest_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Notifications never slow the lifecycle: an event a burst absorbs is only counted, its
+    names are never looked up (two channels share the lookups they do make)."""
+    record = tmp_path / "got.jsonl"
+    cmd = catcher(tmp_path / "catch", record)
+    async with notified(tmp_path / "h", HANGAR_NOTIFY_WINDOW="3s") as hangar:
+        for _ in range(2):
+            await hangar.call("hangar/notify_add", {"kind": "command", "command": str(cmd)})
+        looked_up: list[str] = []
+        real = hangar.store.task_get
+
+        async def counting(ws: str, task_id: str) -> Any:
+            looked_up.append(task_id)
+            return await real(ws, task_id)
+
+        monkeypatch.setattr(hangar.store, "task_get", counting)
+        ws = (await hangar.store.workspace_default()).id
+        for i in range(50):
+            await hangar.events.publish(
+                ws, TaskFinished(task_id=f"T{i}", result="failure", status="failed", ended_at=i)
+            )
+        await wait_for(lambda: len(lines(record)) >= 4, timeout=30)
+    assert sorted(looked_up) == ["T0", "T49"]
+    assert sorted(line["count"] for line in lines(record)) == [1, 1, 49, 49]
+
+
 async def test_an_autopilot_that_paused_itself_is_told_once(tmp_path: Path) -> None:
     record = tmp_path / "got.jsonl"
     cmd = catcher(tmp_path / "catch", record)

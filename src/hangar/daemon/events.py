@@ -81,7 +81,9 @@ class EventBus(abc.ABC):
         self._taps = (*self._taps, listener)
 
     def untap(self, listener: Tap) -> None:
-        self._taps = tuple(t for t in self._taps if t is not listener)
+        # ``!=``, not ``is not``: a bound method is a new object at each access, equal to
+        # the one tapped when it is the same method of the same object
+        self._taps = tuple(t for t in self._taps if t != listener)
 
     def tell_taps(self, workspace_id: str, event: Event) -> None:
         """Backends call this from ``publish`` for each event published on this host."""

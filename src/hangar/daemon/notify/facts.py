@@ -8,6 +8,7 @@ the ids alone, it never loses the notice.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from hangar.core import notices as nt
@@ -21,7 +22,7 @@ from hangar.proto.events import (
 )
 from hangar.store import Store
 
-__all__ = ["Enricher", "kind_of"]
+__all__ = ["Enricher", "PendingNotice", "kind_of"]
 
 _SESSION_KINDS = {
     "waiting_for_input": n.SESSION_WAITING,
@@ -88,6 +89,37 @@ class Enricher:
             issue = await self.store.issue_get(ws, fields["issue_id"])
             fields["issue_title"] = issue.title if issue is not None else None
         return nt.Facts(**fields)
+
+
+class PendingNotice:
+    """One event's notice, built on first ask and kept: the channels that send it share one
+    set of store reads, and an event every channel absorbs into a burst costs none."""
+
+    def __init__(
+        self, enricher: Enricher, kind: str, workspace_id: str, event: Event, at: int
+    ) -> None:
+        self.kind = kind
+        self.workspace_id = workspace_id
+        self._enricher = enricher
+        self._event = event
+        self._at = at
+        self._built: asyncio.Future[nt.Notice | None] | None = None
+
+    async def notice(self) -> nt.Notice | None:
+        if self._built is None:
+            self._built = asyncio.get_running_loop().create_future()
+            try:
+                facts = await self._enricher.facts(
+                    self.kind, self.workspace_id, self._event, self._at
+                )
+                self._built.set_result(nt.notice_of(facts))
+            except Exception:
+                self._enricher.log.exception("notification not built", kind=self.kind)
+                self._built.set_result(None)
+            finally:  # cancelled while building: the other channels must not wait forever
+                if not self._built.done():
+                    self._built.set_result(None)
+        return await asyncio.shield(self._built)
 
 
 def _fields(f: nt.Facts) -> dict[str, Any]:

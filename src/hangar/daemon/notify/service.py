@@ -27,7 +27,7 @@ from hangar.core import notices as nt
 from hangar.core import notify as n
 from hangar.core.clock import Clock
 from hangar.daemon.events import EventBus
-from hangar.daemon.notify.facts import Enricher, kind_of
+from hangar.daemon.notify.facts import Enricher, PendingNotice, kind_of
 from hangar.daemon.notify.settings import NotifySettings
 from hangar.daemon.notify.worker import ChannelWorker
 from hangar.proto.events import AutopilotChanged, Event
@@ -156,12 +156,8 @@ class NotifyService:
             self._wake.clear()
             while self._inbox:
                 workspace_id, kind, event, at = self._inbox.popleft()
-                try:
-                    facts = await self._enricher.facts(kind, workspace_id, event, at)
-                    notice = nt.notice_of(facts)
-                except Exception:
-                    self.log.exception("notification not built", kind=kind)
-                    continue
+                # built when a channel sends it (daemon/notify/worker.py), once for all
+                notice = PendingNotice(self._enricher, kind, workspace_id, event, at)
                 for worker in list(self._workers.values()):
                     if worker.channel.wants(kind):
                         worker.offer(notice)

@@ -5,6 +5,10 @@ the delivery history (docs/notifications.md).
 recorded as a ``dropped`` delivery). The worker's task takes notices in order, lets the
 coalescer decide what goes out now, sends, and records each outcome. A failure is logged
 and recorded, never raised: nothing here reaches the lifecycle.
+
+A notice is offered *pending*: its words (names read from the store) are built only when it
+is sent. An event a burst absorbs is only counted, so a storm of fifty failures costs one
+lookup for the first, and one for the latest when the summary goes out.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from hangar.adapters.notifiers import Outcome
 from hangar.core import notices as nt
@@ -24,10 +29,40 @@ from hangar.daemon.notify.settings import NotifySettings
 from hangar.proto.notify import NotifyDeliveryRow
 from hangar.store import Store
 
-__all__ = ["ChannelWorker", "Send"]
+__all__ = ["ChannelWorker", "Pending", "Ready", "Send"]
 
 #: sends one body through a channel: (channel, notice, body, delivery id) → outcome
 Send = Callable[[n.Channel, nt.Notice, bytes, str], Awaitable[Outcome]]
+
+
+class Pending(Protocol):
+    """A notice whose words are built when it is sent (``None``: it could not be)."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def workspace_id(self) -> str: ...
+
+    async def notice(self) -> nt.Notice | None: ...
+
+
+@dataclass(frozen=True)
+class Ready:
+    """A notice built already (a test notice, a summary)."""
+
+    built: nt.Notice
+
+    @property
+    def kind(self) -> str:
+        return self.built.kind
+
+    @property
+    def workspace_id(self) -> str:
+        return self.built.facts.workspace_id
+
+    async def notice(self) -> nt.Notice:
+        return self.built
 
 
 class ChannelWorker:
@@ -47,17 +82,19 @@ class ChannelWorker:
         self._settings = settings
         self._log = log
         self._monotonic = monotonic
-        self._queue: deque[nt.Notice] = deque()
+        self._queue: deque[Pending] = deque()
         self._dropped: list[str] = []
         self._wake = asyncio.Event()
-        self._coalescer: Coalescer[nt.Notice] = Coalescer(int(settings.window_s * 1000))
+        self._coalescer: Coalescer[Pending] = Coalescer(int(settings.window_s * 1000))
         self._noted: set[object] = set()
         self._task: asyncio.Task[None] | None = None
         self.busy = False
 
     # -- the producer side: never waits ---------------------------------------------------
 
-    def offer(self, notice: nt.Notice) -> None:
+    def offer(self, notice: nt.Notice | Pending) -> None:
+        if isinstance(notice, nt.Notice):
+            notice = Ready(notice)
         if len(self._queue) >= self._settings.queue_limit:
             old = self._queue.popleft()
             self._dropped.append(old.kind)
@@ -107,17 +144,21 @@ class ChannelWorker:
             while self._dropped:
                 await self._record(self._dropped.pop(0), "dropped", 0, "the queue was full")
             for _key, count, last in self._coalescer.due(self._now_ms()):
-                await self.deliver(nt.summary_of(last, count, self._settings.window_s))
+                built = await last.notice()
+                if built is not None:
+                    await self.deliver(nt.summary_of(built, count, self._settings.window_s))
             while self._queue:
-                notice = self._queue.popleft()
-                key = (notice.kind, notice.facts.workspace_id)
-                if self._coalescer.offer(key, notice, self._now_ms()):
+                pending = self._queue.popleft()
+                key = (pending.kind, pending.workspace_id)
+                if self._coalescer.offer(key, pending, self._now_ms()):
                     self._noted.discard(key)
-                    await self.deliver(notice)
+                    built = await pending.notice()
+                    if built is not None:
+                        await self.deliver(built)
                 elif key not in self._noted:  # said once per window, not per event
                     self._noted.add(key)
                     await self._record(
-                        notice.kind,
+                        pending.kind,
                         "coalesced",
                         0,
                         "counted into a summary sent when the window closes",
