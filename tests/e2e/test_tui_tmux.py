@@ -249,3 +249,25 @@ def test_settings_env_allowlist_entry_added_in_the_ui_seen_by_the_cli(
     tui.keys("Enter")
     tui.wait("added MY_TOOL_HOME")
     assert "MY_TOOL_HOME" in hangar.run("config", "env.allow", "list").out.splitlines()
+
+
+def test_a_blocked_issue_filed_by_the_cli_carries_its_badge_until_unblocked(
+    hangar: Hangar, tui: Pane
+) -> None:
+    hangar.json("agent", "create", "--name", "slow", "--provider", "command",
+                "--command", "sleep 60")  # fmt: skip
+    blocker = hangar.json("issue", "create", "--title", "Design the schema")["issue"]["id"]
+    made = hangar.json(
+        "issue", "create", "--title", "Write the migration", "--assign", "slow",
+        "--blocked-by", blocker,
+    )  # fmt: skip
+    assert made["task"] is None
+    text = tui.wait("Write the migration", "⊘ blocked", "Design the schema")
+    assert "⊘ blocked" in next(line for line in text.splitlines() if "Write the migration" in line)
+    tui.keys("r")  # Ready: what nothing blocks
+    wait_until(lambda: "Write the migration" not in tui.text(), timeout=20)
+    tui.keys("K")  # Kanban: it waits in queued, with its badge
+    tui.wait("Queued 1", "⊘ blocked")
+    hangar.run("issue", "unblock", made["issue"]["id"], "--by", blocker)
+    tui.wait("Running 1")
+    wait_until(lambda: "⊘ blocked" not in tui.text(), timeout=20)

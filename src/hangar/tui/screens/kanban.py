@@ -285,12 +285,12 @@ class KanbanScreen(HangarScreen):
         head = Text(no_wrap=True, overflow="ellipsis")
         head.append(short_id(card.id), style=f"bold {colour}")
         head.append(" ")
+        if card.blocked is not None:  # before the agent's name: a narrow column keeps it
+            head.append("⊘ blocked ", style="bold red")
         head.append(self.agent_names.get(card.agent_id, short_id(card.agent_id)))
         lane = BOARD[LANE_OF[card.status]]
         if card.status != lane.statuses[0]:  # dispatched among running, cancelled among failed
             head.append(f" {card.status}", style=colour)
-        if card.blocked is not None:
-            head.append(" ⊘ blocked", style="bold red")
         age = ago(card.since).removesuffix(" ago")
         head.truncate(max(1, width - len(age) - 1), overflow="ellipsis")
         head.pad_right(width - head.cell_len - len(age))
