@@ -59,3 +59,37 @@ async def test_a_sender_that_raises_is_a_failed_delivery(hangar: InProcessDaemon
     row = await worker.deliver(_notice(1))
     assert row is not None and (row.status, row.attempts) == ("failed", 1)
     assert row.error == "RuntimeError: boom"
+
+
+async def test_stop_is_never_lost_when_a_notice_arrives_as_it_is_asked(
+    hangar: InProcessDaemon,
+) -> None:
+    """A worker woken in the same breath as it is stopped still stops (asyncio.wait_for on
+    3.11 returned instead of raising there, and the daemon's shutdown waited for ever). The
+    worker waits with a deadline only while a burst's window is open, so one is opened."""
+    channel = await hangar.store.notify.add(kind="desktop", events=n.EVENT_KINDS)
+
+    async def send(ch: n.Channel, notice: nt.Notice, body: bytes, delivery: str) -> Outcome:
+        return Outcome(True)
+
+    for steps in range(8):  # every interleaving of the wake-up and the cancel, near enough
+        worker = ChannelWorker(
+            channel,
+            send=send,
+            store=hangar.store,
+            settings=NotifySettings(window_s=60),
+            log=RecordingLog(),
+        )
+        worker.start()
+        worker.offer(_notice(0))  # sent at once, opening the window
+        worker.offer(_notice(1))  # counted into it: the worker now waits with a deadline
+        await wait_for(lambda w=worker: w.pending() == 1 and not w.busy)  # type: ignore[misc]
+        await asyncio.sleep(0.01)
+        worker.offer(_notice(2))  # sets the wake event
+        for _ in range(steps):
+            await asyncio.sleep(0)
+        stopping = asyncio.create_task(worker.stop())
+        done, _ = await asyncio.wait({stopping}, timeout=5)
+        if not done:  # the cancel was lost: clean up, then say so
+            await worker.stop()
+        assert done, f"the worker did not stop ({steps} steps between wake and stop)"

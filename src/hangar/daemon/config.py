@@ -64,11 +64,11 @@ class DaemonConfig:
         url = env.get("HANGAR_DATABASE_URL") or paths.sqlite_url()
         try:
             slots = int(env.get("HANGAR_MAX_SLOTS", DEFAULT_SLOTS))
-            inactivity = _duration(env, "HANGAR_INACTIVITY_TIMEOUT", DEFAULT_INACTIVITY_MS)
-            max_runtime = _duration(env, "HANGAR_MAX_RUNTIME", DEFAULT_MAX_RUNTIME_MS)
-            sweep = _duration(env, "HANGAR_SWEEP_INTERVAL", 30_000) / 1000
-            grace = _duration(env, "HANGAR_KILL_GRACE", 3_000) / 1000
-            probe_ms = _duration(env, "HANGAR_LAUNCH_PROBE", DEFAULT_LAUNCH_PROBE_MS)
+            inactivity = env_duration(env, "HANGAR_INACTIVITY_TIMEOUT", DEFAULT_INACTIVITY_MS)
+            max_runtime = env_duration(env, "HANGAR_MAX_RUNTIME", DEFAULT_MAX_RUNTIME_MS)
+            sweep = env_duration(env, "HANGAR_SWEEP_INTERVAL", 30_000) / 1000
+            grace = env_duration(env, "HANGAR_KILL_GRACE", 3_000) / 1000
+            probe_ms = env_duration(env, "HANGAR_LAUNCH_PROBE", DEFAULT_LAUNCH_PROBE_MS)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
         if slots < 1:
@@ -110,7 +110,9 @@ class DaemonConfig:
         )
 
 
-def _duration(env: Mapping[str, str], key: str, default_ms: int) -> int:
+def env_duration(env: Mapping[str, str], key: str, default_ms: int) -> int:
+    """``env[key]`` as milliseconds (``"10s"``, ``"250ms"`` …), ``default_ms`` when unset;
+    a bad value names its variable."""
     raw = env.get(key)
     if not raw:
         return default_ms

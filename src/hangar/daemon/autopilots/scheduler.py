@@ -62,8 +62,11 @@ class Scheduler:
             except Exception as exc:  # the loop must outlive one bad tick (a database blip)
                 self.log.exception("autopilot tick failed", error=str(exc))
                 delay = 1.0
+            # asyncio.timeout, not wait_for: on 3.11 a wait_for woken as the task is cancelled
+            # returns instead of raising, and the stop is lost
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
 
     async def tick(self) -> list[FireOutcome]:
         """Fire every autopilot that is due now, oldest plan first."""

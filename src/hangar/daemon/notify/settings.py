@@ -12,24 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from hangar.core.coalesce import DEFAULT_WINDOW_MS
-from hangar.core.durations import parse_duration
 from hangar.core.notify import RetryPolicy
+from hangar.daemon.config import env_duration
 
 __all__ = ["NotifySettings"]
 
 #: messages waiting per channel; past it the oldest is dropped (and said so)
 DEFAULT_QUEUE_LIMIT = 100
 MAX_ATTEMPTS = 10
-
-
-def _ms(env: Mapping[str, str], key: str, default_ms: int) -> int:
-    raw = env.get(key)
-    if not raw:
-        return default_ms
-    try:
-        return parse_duration(raw)
-    except ValueError as exc:
-        raise ValueError(f"{key}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -43,9 +33,9 @@ class NotifySettings:
     def from_env(cls, env: Mapping[str, str]) -> NotifySettings:
         """A bad value is a ``ValueError`` naming its variable."""
         off = (env.get("HANGAR_NOTIFY_WINDOW") or "").strip() in ("0", "0s", "0ms")
-        window = 0 if off else _ms(env, "HANGAR_NOTIFY_WINDOW", DEFAULT_WINDOW_MS)
-        timeout = _ms(env, "HANGAR_NOTIFY_TIMEOUT", 10_000)
-        first = _ms(env, "HANGAR_NOTIFY_RETRY", 1_000)
+        window = 0 if off else env_duration(env, "HANGAR_NOTIFY_WINDOW", DEFAULT_WINDOW_MS)
+        timeout = env_duration(env, "HANGAR_NOTIFY_TIMEOUT", 10_000)
+        first = env_duration(env, "HANGAR_NOTIFY_RETRY", 1_000)
         raw = env.get("HANGAR_NOTIFY_ATTEMPTS") or "4"
         if not raw.isdigit() or not 1 <= int(raw) <= MAX_ATTEMPTS:
             raise ValueError(f"HANGAR_NOTIFY_ATTEMPTS must be 1 to {MAX_ATTEMPTS}, not {raw!r}")

@@ -130,8 +130,11 @@ class ChannelWorker:
         while True:
             due = self._coalescer.next_due()
             timeout = None if due is None else max(0.0, (due - self._now_ms()) / 1000)
+            # asyncio.timeout, not wait_for: on 3.11 a wait_for whose event is set as the
+            # task is cancelled returns instead of raising, and the stop is lost for good
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await self._round()

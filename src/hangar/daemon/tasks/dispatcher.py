@@ -77,8 +77,11 @@ class Dispatcher:
                 await self.fill_slots()
             except Exception as exc:  # a store hiccup must not end dispatching
                 self.log.exception("claim failed", error=str(exc))
+            # asyncio.timeout, not wait_for: on 3.11 a wait_for woken as the task is cancelled
+            # returns instead of raising, and the stop is lost
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(woken.wait(), SAFETY_POLL_S)
+                async with asyncio.timeout(SAFETY_POLL_S):
+                    await woken.wait()
 
     async def fill_slots(self) -> None:
         """Claim until the slots are full or nothing claimable is left."""

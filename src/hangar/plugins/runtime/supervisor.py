@@ -273,8 +273,9 @@ class Supervisor:
                 self._log("warn", "plugin.crash", f"crashed: {reason}", backoff_s=delay)
                 self._set(PluginState.BACKOFF)
                 self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), delay)
+                with contextlib.suppress(TimeoutError):  # not wait_for: it loses cancels on 3.11
+                    async with asyncio.timeout(delay):
+                        await self._wake.wait()
                 if self._stopping:
                     self._set(PluginState.IDLE)
                     return
