@@ -10,7 +10,7 @@ reopened, in any order. After every step:
 
 Every example starts from a chain of assigned issues, so a lost or early wake-up is a few
 steps away: with the wake-up removed from the finalize, or a blocked create queuing its
-task, the machine fails within its budget.
+task, the machine fails within its budget (10 examples: checked three times each way).
 
 Each example runs on a fresh SQLite database (a copy of the migrated template), so this one
 runs on SQLite only; the statements it drives are covered on both backends by
@@ -24,6 +24,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -201,10 +202,11 @@ def dependency_machine(template: Path, scratch: Path) -> type[RuleBasedStateMach
     return Dependencies
 
 
+@pytest.mark.timeout(400)  # shrinking a failure on a loaded machine takes a while
 def test_dependencies_state_machine(_sqlite_template: Path, tmp_path: Path) -> None:
     machine = dependency_machine(_sqlite_template, tmp_path)
     machine.TestCase.settings = settings(
-        max_examples=25,
+        max_examples=10,
         stateful_step_count=20,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],

@@ -94,7 +94,7 @@ async def test_kanban_shows_a_waiting_card_that_cannot_be_moved(served: Served) 
         assert isinstance(app, HangarApp)
         screen = app.screen
         assert isinstance(screen, KanbanScreen)
-        await wait_shown(pilot, "⊘ blocked", "Write the migration")
+        await wait_shown(pilot, "⊘ blocked Write the")  # the badge leads the title line
         card = screen.highlighted
         assert card is not None and card.id == WAITING_PREFIX + dependent
         before = len(app.sent)
@@ -104,9 +104,9 @@ async def test_kanban_shows_a_waiting_card_that_cannot_be_moved(served: Served) 
         )
         assert "hangar/task_transition" not in list(app.sent)[before:]
         await pilot.press("r")  # ready only: the waiting card goes
-        await wait_gone(pilot, "Write the migration")
+        await wait_gone(pilot, "Write the")
         await pilot.press("r")
-        await wait_shown(pilot, "Write the migration")
+        await wait_shown(pilot, "⊘ blocked Write the")
         # unblocked: its real task replaces the waiting card
         await served.call("hangar/issue_unblock", {"issue_id": dependent, "by": blocker})
         await wait_gone(pilot, "⊘ blocked")

@@ -99,7 +99,8 @@ async def run_command(
     except OSError as exc:
         return Outcome(False, error=f"cannot run {argv[0]}: {exc.strerror or exc}")
     try:
-        _, err = await asyncio.wait_for(proc.communicate(stdin), timeout_s)
+        async with asyncio.timeout(timeout_s):  # not wait_for: it loses cancels on 3.11
+            _, err = await proc.communicate(stdin)
     except TimeoutError:
         await _kill_group(proc)
         return Outcome(False, error=f"{argv[0]} ran past {timeout_s:g} s and was killed")

@@ -285,8 +285,6 @@ class KanbanScreen(HangarScreen):
         head = Text(no_wrap=True, overflow="ellipsis")
         head.append(short_id(card.id), style=f"bold {colour}")
         head.append(" ")
-        if card.blocked is not None:  # before the agent's name: a narrow column keeps it
-            head.append("⊘ blocked ", style="bold red")
         head.append(self.agent_names.get(card.agent_id, short_id(card.agent_id)))
         lane = BOARD[LANE_OF[card.status]]
         if card.status != lane.statuses[0]:  # dispatched among running, cancelled among failed
@@ -299,6 +297,8 @@ class KanbanScreen(HangarScreen):
             title = Text("(no issue)", style="italic")
         else:
             title = Text(self.titles.get(card.issue_id, f"issue {short_id(card.issue_id)}"))
+        if card.blocked is not None:  # first on its line: a narrow column still shows it
+            title = Text.assemble(("⊘ blocked ", "bold red"), title)
         title.truncate(width, overflow="ellipsis", pad=True)
         return Text.assemble(head, "\n", title, style="dim" if dim else "")
 
